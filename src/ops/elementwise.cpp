@@ -1,0 +1,264 @@
+// Elementwise family: broadcasting binary arithmetic and comparisons, scalar forms, unary math,
+// clamp and where. Activations reuse the unary kernel (src/ops/activation.cpp).
+#include "ops/elementwise.h"
+
+#include <cmath>
+
+namespace grl {
+
+namespace {
+
+struct BinaryPush {
+  uint64_t a, b, out;
+  int64_t iscalar;
+  float fscalar;
+  uint32_t n, op, ndim, scalar, pad;
+  uint32_t shape[4], sa[4], sb[4];
+};
+static_assert(sizeof(BinaryPush) == 104);
+
+struct UnaryPush {
+  uint64_t x, out;
+  uint32_t n, op, ndim, pad;
+  float p0, p1;
+  uint32_t shape[4], sx[4];
+};
+static_assert(sizeof(UnaryPush) == 72);
+
+struct WherePush {
+  uint64_t cond, a, b, out;
+  uint32_t n, ndim;
+  uint32_t shape[4], sc[4], sa[4], sb[4];
+};
+static_assert(sizeof(WherePush) == 104);
+
+const KernelSet& binary_kernels() {
+  static const KernelSet k("elementwise/binary", {GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64, GRL_U8});
+  return k;
+}
+
+bool is_compare(BinaryOp op) { return static_cast<uint32_t>(op) >= static_cast<uint32_t>(BinaryOp::Eq); }
+
+void set_geometry(const Geometry& g, uint32_t& ndim, uint32_t* shape, std::initializer_list<uint32_t*> strides) {
+  ndim = static_cast<uint32_t>(g.ndim);
+  for (int d = 0; d < 4; ++d) shape[d] = g.shape[static_cast<size_t>(d)];
+  size_t k = 0;
+  for (uint32_t* s : strides) {
+    for (int d = 0; d < 4; ++d) s[d] = g.stride[k][static_cast<size_t>(d)];
+    ++k;
+  }
+}
+
+}  // namespace
+
+TensorRef binary(const char* fn, BinaryOp op, Tensor& a, Tensor& b) {
+  same_device(fn, "a", a, "b", b);
+  same_dtype(fn, "a", a, "b", b);
+  const Kernel& k = binary_kernels().get(fn, "a", a.dtype);
+  Shape shape = broadcast(fn, "a", a.shape, "b", b.shape);
+  check_numel_u32(fn, shape.numel());
+  TensorRef out = new_tensor(a.device(), is_compare(op) ? GRL_U8 : a.dtype, shape);
+  if (shape.numel() == 0) return out;
+  TensorRef ta = TensorRef::retain(&a), tb = TensorRef::retain(&b);
+  Geometry g = elementwise_geometry(shape, {&a, &b});
+  if (!g.fits) {
+    ta = materialize(a, shape);
+    tb = materialize(b, shape);
+    g = elementwise_geometry(shape, {ta.get(), tb.get()});
+  }
+  BinaryPush pc{};
+  pc.a = ta->address();
+  pc.b = tb->address();
+  pc.out = out->address();
+  pc.n = static_cast<uint32_t>(shape.numel());
+  pc.op = static_cast<uint32_t>(op);
+  set_geometry(g, pc.ndim, pc.shape, {pc.sa, pc.sb});
+  a.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(pc.n), {ta->block(), tb->block()}, {out->block()});
+  return out;
+}
+
+TensorRef binary_scalar(const char* fn, BinaryOp op, Tensor& a, double s) {
+  const Kernel& k = binary_kernels().get(fn, "a", a.dtype);
+  if (!is_float(a.dtype) && (s != std::floor(s) || !std::isfinite(s)))
+    fail(GRL_ERROR_DTYPE, "%s: the scalar %g is not an integer but 'a' has dtype %s (cast 'a' to a float dtype "
+         "first)", fn, s, dtype_name(a.dtype));
+  check_numel_u32(fn, a.numel());
+  TensorRef out = new_tensor(a.device(), is_compare(op) ? GRL_U8 : a.dtype, a.shape);
+  if (a.numel() == 0) return out;
+  Geometry g = elementwise_geometry(a.shape, {&a});
+  TensorRef ta = TensorRef::retain(&a);
+  if (!g.fits) {
+    ta = materialize(a, a.shape);
+    g = elementwise_geometry(a.shape, {ta.get()});
+  }
+  BinaryPush pc{};
+  pc.a = ta->address();
+  pc.b = ta->address();
+  pc.out = out->address();
+  pc.iscalar = static_cast<int64_t>(s);
+  pc.fscalar = static_cast<float>(s);
+  pc.scalar = 1;
+  pc.n = static_cast<uint32_t>(a.numel());
+  pc.op = static_cast<uint32_t>(op);
+  set_geometry(g, pc.ndim, pc.shape, {pc.sa});
+  a.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(pc.n), {ta->block()}, {out->block()});
+  return out;
+}
+
+TensorRef unary(const char* fn, UnaryOp op, Tensor& x, float p0, float p1) {
+  static const KernelSet any("elementwise/unary", {GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64});
+  static const KernelSet floats("elementwise/unary", {GRL_F32, GRL_F16, GRL_BF16});
+  bool int_ok = op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Clamp || op == UnaryOp::Relu;
+  const Kernel& k = (int_ok ? any : floats).get(fn, "x", x.dtype);
+  check_numel_u32(fn, x.numel());
+  TensorRef out = new_tensor(x.device(), x.dtype, x.shape);
+  if (x.numel() == 0) return out;
+  Geometry g = elementwise_geometry(x.shape, {&x});
+  TensorRef tx = TensorRef::retain(&x);
+  if (!g.fits) {
+    tx = materialize(x, x.shape);
+    g = elementwise_geometry(x.shape, {tx.get()});
+  }
+  UnaryPush pc{};
+  pc.x = tx->address();
+  pc.out = out->address();
+  pc.n = static_cast<uint32_t>(x.numel());
+  pc.op = static_cast<uint32_t>(op);
+  pc.p0 = p0;
+  pc.p1 = p1;
+  set_geometry(g, pc.ndim, pc.shape, {pc.sx});
+  x.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(pc.n), {tx->block()}, {out->block()});
+  return out;
+}
+
+TensorRef where(const char* fn, Tensor& cond, Tensor& a, Tensor& b) {
+  static const KernelSet ks("elementwise/where", {GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64, GRL_U8});
+  same_device(fn, "cond", cond, "a", a);
+  same_device(fn, "a", a, "b", b);
+  same_dtype(fn, "a", a, "b", b);
+  if (cond.dtype != GRL_U8)
+    fail(GRL_ERROR_DTYPE, "%s: 'cond' has dtype %s; expected u8 (a mask, as comparisons return)", fn,
+         dtype_name(cond.dtype));
+  const Kernel& k = ks.get(fn, "a", a.dtype);
+  Shape shape = broadcast(fn, "a", a.shape, "b", b.shape);
+  shape = broadcast(fn, "cond", cond.shape, "a and b", shape);
+  check_numel_u32(fn, shape.numel());
+  TensorRef out = new_tensor(a.device(), a.dtype, shape);
+  if (shape.numel() == 0) return out;
+  TensorRef tc = TensorRef::retain(&cond), ta = TensorRef::retain(&a), tb = TensorRef::retain(&b);
+  Geometry g = elementwise_geometry(shape, {&cond, &a, &b});
+  if (!g.fits) {
+    tc = materialize(cond, shape);
+    ta = materialize(a, shape);
+    tb = materialize(b, shape);
+    g = elementwise_geometry(shape, {tc.get(), ta.get(), tb.get()});
+  }
+  WherePush pc{};
+  pc.cond = tc->address();
+  pc.a = ta->address();
+  pc.b = tb->address();
+  pc.out = out->address();
+  pc.n = static_cast<uint32_t>(shape.numel());
+  set_geometry(g, pc.ndim, pc.shape, {pc.sc, pc.sa, pc.sb});
+  a.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(pc.n), {tc->block(), ta->block(), tb->block()}, {out->block()});
+  return out;
+}
+
+}  // namespace grl
+
+using namespace grl;
+
+#define GRL_BINARY(name, op)                                                  \
+  extern "C" GRL_API grl_status name(grl_tensor a, grl_tensor b, grl_tensor* out) { \
+    GRL_API_BEGIN();                                                          \
+    Tensor& ta = arg_tensor(__func__, "a", a);                                \
+    Tensor& tb = arg_tensor(__func__, "b", b);                                \
+    GRL_CHECK_OUT(out);                                                       \
+    DeviceLock lock(ta.dev().mutex());                                        \
+    *out = binary(__func__, op, ta, tb).release();                            \
+    GRL_API_END();                                                            \
+  }
+
+#define GRL_SCALAR(name, op)                                                  \
+  extern "C" GRL_API grl_status name(grl_tensor a, double s, grl_tensor* out) { \
+    GRL_API_BEGIN();                                                          \
+    Tensor& ta = arg_tensor(__func__, "a", a);                                \
+    GRL_CHECK_OUT(out);                                                       \
+    DeviceLock lock(ta.dev().mutex());                                        \
+    *out = binary_scalar(__func__, op, ta, s).release();                      \
+    GRL_API_END();                                                            \
+  }
+
+#define GRL_UNARY(name, op)                                                   \
+  extern "C" GRL_API grl_status name(grl_tensor x, grl_tensor* out) {         \
+    GRL_API_BEGIN();                                                          \
+    Tensor& tx = arg_tensor(__func__, "x", x);                                \
+    GRL_CHECK_OUT(out);                                                       \
+    DeviceLock lock(tx.dev().mutex());                                        \
+    *out = unary(__func__, op, tx).release();                                 \
+    GRL_API_END();                                                            \
+  }
+
+GRL_BINARY(grl_add, BinaryOp::Add)
+GRL_BINARY(grl_sub, BinaryOp::Sub)
+GRL_BINARY(grl_mul, BinaryOp::Mul)
+GRL_BINARY(grl_div, BinaryOp::Div)
+GRL_BINARY(grl_pow, BinaryOp::Pow)
+GRL_BINARY(grl_minimum, BinaryOp::Min)
+GRL_BINARY(grl_maximum, BinaryOp::Max)
+GRL_BINARY(grl_eq, BinaryOp::Eq)
+GRL_BINARY(grl_ne, BinaryOp::Ne)
+GRL_BINARY(grl_lt, BinaryOp::Lt)
+GRL_BINARY(grl_le, BinaryOp::Le)
+GRL_BINARY(grl_gt, BinaryOp::Gt)
+GRL_BINARY(grl_ge, BinaryOp::Ge)
+
+GRL_SCALAR(grl_add_scalar, BinaryOp::Add)
+GRL_SCALAR(grl_sub_scalar, BinaryOp::Sub)
+GRL_SCALAR(grl_rsub_scalar, BinaryOp::RSub)
+GRL_SCALAR(grl_mul_scalar, BinaryOp::Mul)
+GRL_SCALAR(grl_div_scalar, BinaryOp::Div)
+GRL_SCALAR(grl_rdiv_scalar, BinaryOp::RDiv)
+GRL_SCALAR(grl_pow_scalar, BinaryOp::Pow)
+GRL_SCALAR(grl_rpow_scalar, BinaryOp::RPow)
+GRL_SCALAR(grl_minimum_scalar, BinaryOp::Min)
+GRL_SCALAR(grl_maximum_scalar, BinaryOp::Max)
+GRL_SCALAR(grl_eq_scalar, BinaryOp::Eq)
+GRL_SCALAR(grl_ne_scalar, BinaryOp::Ne)
+GRL_SCALAR(grl_lt_scalar, BinaryOp::Lt)
+GRL_SCALAR(grl_le_scalar, BinaryOp::Le)
+GRL_SCALAR(grl_gt_scalar, BinaryOp::Gt)
+GRL_SCALAR(grl_ge_scalar, BinaryOp::Ge)
+
+GRL_UNARY(grl_neg, UnaryOp::Neg)
+GRL_UNARY(grl_abs, UnaryOp::Abs)
+GRL_UNARY(grl_exp, UnaryOp::Exp)
+GRL_UNARY(grl_log, UnaryOp::Log)
+GRL_UNARY(grl_sqrt, UnaryOp::Sqrt)
+GRL_UNARY(grl_rsqrt, UnaryOp::Rsqrt)
+GRL_UNARY(grl_sin, UnaryOp::Sin)
+GRL_UNARY(grl_cos, UnaryOp::Cos)
+GRL_UNARY(grl_tanh, UnaryOp::Tanh)
+GRL_UNARY(grl_sigmoid, UnaryOp::Sigmoid)
+
+extern "C" GRL_API grl_status grl_clamp(grl_tensor x, double lo, double hi, grl_tensor* out) {
+  GRL_API_BEGIN();
+  Tensor& tx = arg_tensor(__func__, "x", x);
+  GRL_CHECK_OUT(out);
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: expected lo <= hi, got lo = %g, hi = %g", __func__, lo, hi);
+  DeviceLock lock(tx.dev().mutex());
+  *out = unary(__func__, UnaryOp::Clamp, tx, static_cast<float>(lo), static_cast<float>(hi)).release();
+  GRL_API_END();
+}
+
+extern "C" GRL_API grl_status grl_where(grl_tensor cond, grl_tensor a, grl_tensor b, grl_tensor* out) {
+  GRL_API_BEGIN();
+  Tensor& tc = arg_tensor(__func__, "cond", cond);
+  Tensor& ta = arg_tensor(__func__, "a", a);
+  Tensor& tb = arg_tensor(__func__, "b", b);
+  GRL_CHECK_OUT(out);
+  DeviceLock lock(ta.dev().mutex());
+  *out = where(__func__, tc, ta, tb).release();
+  GRL_API_END();
+}

@@ -1,0 +1,13 @@
+# Runs spirv-val on every compiled kernel.
+file(GLOB_RECURSE spvs ${SPV_DIR}/*.spv)
+list(LENGTH spvs n)
+if(n EQUAL 0)
+  message(FATAL_ERROR "no SPIR-V found under ${SPV_DIR}")
+endif()
+foreach(s ${spvs})
+  execute_process(COMMAND ${SPIRV_VAL} --target-env vulkan1.2 ${s} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "spirv-val failed on ${s}:\n${out}${err}")
+  endif()
+endforeach()
+message(STATUS "spirv-val passed on ${n} kernels")
