@@ -197,7 +197,7 @@ GRL_API grl_dtype grl_tensor_dtype(grl_tensor tensor);
 GRL_API uint32_t grl_tensor_is_contiguous(grl_tensor tensor);
 /* The tensor's device, borrowed (no reference is added). */
 GRL_API grl_device grl_tensor_device(grl_tensor tensor);
-/* Copies the shape into out (room for GRL_MAX_DIMS), returns ndim through out too. */
+/* Copies the shape (grl_tensor_ndim entries) into out, which needs room for GRL_MAX_DIMS. */
 GRL_API grl_status grl_tensor_shape(grl_tensor tensor, int64_t* out);
 
 /* ------------------------------------------------------------------------------------------------

@@ -131,7 +131,11 @@ GRL_API uint32_t grl_version(void) {
   return (GRL_VERSION_MAJOR << 22) | (GRL_VERSION_MINOR << 12) | GRL_VERSION_PATCH;
 }
 
-GRL_API const char* grl_version_string(void) { return "0.1.0"; }
+#define GRL_STR2(x) #x
+#define GRL_STR(x) GRL_STR2(x)
+GRL_API const char* grl_version_string(void) {
+  return GRL_STR(GRL_VERSION_MAJOR) "." GRL_STR(GRL_VERSION_MINOR) "." GRL_STR(GRL_VERSION_PATCH);
+}
 
 GRL_API size_t grl_dtype_size(grl_dtype dtype) { return grl::dtype_size(dtype); }
 GRL_API const char* grl_dtype_name(grl_dtype dtype) { return grl::dtype_name(dtype); }
