@@ -294,7 +294,7 @@ GRL_API grl_status grl_hardswish(grl_tensor x, grl_tensor* out);
 GRL_API grl_status grl_hardsigmoid(grl_tensor x, grl_tensor* out);
 /* Growing cosine unit: x cos(x). */
 GRL_API grl_status grl_gcu(grl_tensor x, grl_tensor* out);
-/* RoSwish: (x + alpha) * sigmoid(beta x) - alpha / 2 (grilly defaults alpha 0.817, beta 3.0). */
+/* RoSwish: (x + alpha) * sigmoid(beta x) - alpha / 2 (the original grilly's defaults: alpha 1, beta 1). */
 GRL_API grl_status grl_roswish(grl_tensor x, double alpha, double beta, grl_tensor* out);
 /* Gated units over the last axis of size 2H, split as [a, b]: out = act(a) * b, shape [..., H]. */
 GRL_API grl_status grl_swiglu(grl_tensor x, grl_tensor* out);
@@ -304,14 +304,24 @@ GRL_API grl_status grl_softmax(grl_tensor x, int32_t axis, grl_tensor* out);
 GRL_API grl_status grl_log_softmax(grl_tensor x, int32_t axis, grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
- * Reductions. `axes` lists the reduced axes (naxes 0 or axes NULL: all axes); keepdim keeps them as
- * size 1. Floating dtypes accumulate in f32; sum of i32/i64 accumulates in i64 (returns i64).
+ * Reductions. `axes` lists the reduced axes (naxes 0 or axes NULL: all axes; negative axes count
+ * from the end; an axis listed twice is GRL_ERROR_INVALID_ARGUMENT); keepdim (0 or 1) keeps them as
+ * size 1. A 0-d tensor takes axis 0 or -1 and gives a 0-d result.
+ * Dtypes: f32, f16 and bf16 accumulate in f32 and return their own dtype. sum of i32/i64
+ * accumulates in i64 and returns i64; max/min of i32/i64 return the same dtype; mean, var, std,
+ * norm and logsumexp take floating dtypes only (GRL_ERROR_DTYPE: cast integers first). u8 is
+ * not taken.
+ * Empty reductions (a reduced axis of size 0): sum and norm give 0, mean, var and std NaN,
+ * logsumexp -inf; max, min, argmax, argmin and the INFINITY norm have no value for an empty set
+ * and fail with GRL_ERROR_SHAPE. NaN propagates through max and min.
  * --------------------------------------------------------------------------------------------- */
 GRL_API grl_status grl_sum(grl_tensor x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
                            grl_tensor* out);
 GRL_API grl_status grl_mean(grl_tensor x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
                             grl_tensor* out);
-/* Variance with Bessel-style correction (1: unbiased, 0: population). */
+/* Variance with Bessel-style correction (1: unbiased, 0: population): the sum of squared
+ * deviations over max(N - correction, 0), where a zero divisor gives inf (NaN when all values are
+ * equal), as PyTorch. Computed stably (Welford/Chan), also for a large mean with a small spread. */
 GRL_API grl_status grl_var(grl_tensor x, const int32_t* axes, int32_t naxes, int32_t correction,
                            uint32_t keepdim, grl_tensor* out);
 GRL_API grl_status grl_std(grl_tensor x, const int32_t* axes, int32_t naxes, int32_t correction,
@@ -320,14 +330,19 @@ GRL_API grl_status grl_max(grl_tensor x, const int32_t* axes, int32_t naxes, uin
                            grl_tensor* out);
 GRL_API grl_status grl_min(grl_tensor x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
                            grl_tensor* out);
-/* Index (I64) of the first maximum / minimum along one axis. */
+/* Index (I64) of the first maximum / minimum along one axis; NaN counts as both the maximum and
+ * the minimum (the first NaN wins), as PyTorch. */
 GRL_API grl_status grl_argmax(grl_tensor x, int32_t axis, uint32_t keepdim, grl_tensor* out);
 GRL_API grl_status grl_argmin(grl_tensor x, int32_t axis, uint32_t keepdim, grl_tensor* out);
-/* (sum |x|^p)^(1/p); p = INFINITY gives max |x|. */
+/* (sum |x|^p)^(1/p) for p > 0; p = INFINITY gives max |x|; p = 0 counts the nonzero elements (NaN
+ * counts). A negative or NaN p is GRL_ERROR_INVALID_ARGUMENT. */
 GRL_API grl_status grl_norm(grl_tensor x, double p, const int32_t* axes, int32_t naxes,
                             uint32_t keepdim, grl_tensor* out);
+/* log(sum(exp(x))) without overflow; +inf in the input gives +inf, all -inf gives -inf. */
 GRL_API grl_status grl_logsumexp(grl_tensor x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
                                  grl_tensor* out);
+/* Inclusive prefix sums along one axis, same shape: float dtypes keep their dtype (f32
+ * accumulation), i32/i64 return i64. */
 GRL_API grl_status grl_cumsum(grl_tensor x, int32_t axis, grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
@@ -351,21 +366,33 @@ GRL_API grl_status grl_rms_norm(grl_tensor x, int32_t normalized_ndim, grl_tenso
                                 double eps, grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
- * Indexing and shape. Index tensors are I32 or I64. An index out of range is reported as
- * GRL_ERROR_INDEX: by the call when the index is known on the host, else by the next synchronize or
- * download on the device; the offending output elements are zero, and no memory outside the tensors
- * is touched.
+ * Indexing and shape. Index tensors are I32 or I64 (anything else: GRL_ERROR_DTYPE). An index
+ * must lie in [0, size): negative indices do not count from the end, they are out of range.
+ * Indices live on the device, so kernels check them: a call whose index is out of range still
+ * returns GRL_OK, the output elements that index selects are zero (scatter_add drops that
+ * contribution), and no memory outside the tensors is read or written; the next
+ * grl_device_synchronize or grl_tensor_download on that device returns GRL_ERROR_INDEX with a
+ * message naming the op and the bad index (the first one recorded when there are several). The
+ * report is then cleared and the device works normally. Ops that only move data take every dtype
+ * and copy the bits exactly.
  * --------------------------------------------------------------------------------------------- */
 /* weight [num, dim], indices [...] -> [..., dim]. */
 GRL_API grl_status grl_embedding(grl_tensor weight, grl_tensor indices, grl_tensor* out);
-/* Picks entries of x along axis by a 1-d index. */
+/* Picks entries of x (>= 1 dims) along axis by a 1-d index. */
 GRL_API grl_status grl_index_select(grl_tensor x, int32_t axis, grl_tensor index, grl_tensor* out);
-/* torch.gather: out[i][j] = x[index[i][j]][j] (axis 0), index has x's ndim. */
+/* torch.gather: out[i][j] = x[index[i][j]][j] (axis 0); index has x's ndim and no dim larger than
+ * x's except along axis; out has index's shape. */
 GRL_API grl_status grl_gather(grl_tensor x, int32_t axis, grl_tensor index, grl_tensor* out);
-/* out = x with src added at index along axis (torch.scatter_add, out of place). */
+/* out = x with src added at index along axis (torch.scatter_add, out of place): for every position
+ * p of index, out[p with p[axis] = index[p]] += src[p]. x, index, src have one ndim; index is no
+ * larger than src in any dim, nor than x outside axis. Takes f32, f16, bf16, i32, i64 (src of x's
+ * dtype). Repeated indices are summed with atomics, so float sums come in no fixed order (the last
+ * bits may differ between runs); f16/bf16 accumulate in f32 and round once at the end. */
 GRL_API grl_status grl_scatter_add(grl_tensor x, int32_t axis, grl_tensor index, grl_tensor src,
                                    grl_tensor* out);
+/* count >= 1 tensors of one dtype, device and rank (>= 1), equal outside axis. */
 GRL_API grl_status grl_concat(const grl_tensor* xs, int32_t count, int32_t axis, grl_tensor* out);
+/* count >= 1 tensors of one shape, dtype and device; a new axis (-(ndim+1) .. ndim) of size count. */
 GRL_API grl_status grl_stack(const grl_tensor* xs, int32_t count, int32_t axis, grl_tensor* out);
 /* Splits x along axis into `count` pieces of the given sizes (summing to the axis size); writes
  * `count` new tensors (views) to out. */
@@ -375,31 +402,49 @@ GRL_API grl_status grl_split(grl_tensor x, const int64_t* sizes, int32_t count, 
  * at most 2*ndim; negative pads crop. */
 GRL_API grl_status grl_pad(grl_tensor x, const int64_t* pads, int32_t npads, double value,
                            grl_tensor* out);
-/* indices [...] -> [..., num_classes] of `dtype` with 1 at the index. */
+/* indices [...] -> [..., num_classes] (num_classes >= 1) of `dtype` with 1 at the index. */
 GRL_API grl_status grl_one_hot(grl_tensor indices, int64_t num_classes, grl_dtype dtype,
                                grl_tensor* out);
-/* start, start+step, ... < end (> end for negative step). */
+/* start, start+step, ... < end (> end for negative step): ceil((end - start) / step) elements,
+ * none when that is not positive. Each value is start + i * step in double, converted to dtype as
+ * grl_cast converts (floats round through f32, integers truncate through i64). step != 0. */
 GRL_API grl_status grl_arange(grl_device device, double start, double end, double step,
                               grl_dtype dtype, grl_tensor* out);
 GRL_API grl_status grl_full(grl_device device, const int64_t* shape, int32_t ndim, double value,
                             grl_dtype dtype, grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
- * Random numbers: Philox-4x32-10, counter-based. Element i of a call with (seed, offset) is drawn
- * from counter (offset + i): the same seed and offset give the same bits on every device. Callers
- * advance `offset` by the element count to draw fresh numbers with one seed.
+ * Random numbers: Philox-4x32-10, counter-based. Element i (row-major) of a call with (seed,
+ * offset) is drawn from counter (offset + i): the same seed and offset give the same bits on every
+ * device. Callers advance `offset` by the element count to draw fresh numbers with one seed.
+ * The exact recipe, for bindings and other devices to reproduce (all float arithmetic in f32, one
+ * rounding per operation, no fused multiply-add; 2^-24 scaling is exact):
+ *  - c = offset + i (mod 2^64); counter = (c & 0xffffffff, c >> 32, 0, 0); key = (seed &
+ *    0xffffffff, seed >> 32); (w0, w1, w2, w3) = philox4x32_R(10, counter, key) as in Random123
+ *    (multipliers 0xD2511F53, 0xCD9E8D57; key bumps 0x9E3779B9, 0xBB67AE85).
+ *  - uniform: u = (w0 >> 8) * 2^-24; r = f32(low) + f32(high - low) * u; when r >= f32(high), r is
+ *    the largest f32 below f32(high) (unless f32(low) == f32(high): then every r is f32(low)).
+ *  - normal: u1 = ((w0 >> 8) + 1) * 2^-24 (in (0, 1]: log never sees 0), u2 = (w1 >> 8) * 2^-24;
+ *    z = sqrt(-2 log(u1)) * cos(f32(2 pi) * u2); r = f32(mean) + f32(std) * z. Devices agree to
+ *    the accuracy of their log, sqrt and cos (about 1e-6 relative).
+ *  - bernoulli: 1 when (w0 >> 8) < ceil(p * 2^24) (that is, u < p exactly), else 0.
+ *  - dropout: element i is dropped (0) when (w0 >> 8) < ceil(p * 2^24), else x * f32(1 / (1 - p)).
+ *  f16 and bf16 results are the f32 r rounded to nearest even (a uniform may thus round to high).
  * --------------------------------------------------------------------------------------------- */
+/* f32, f16 or bf16; finite low <= high. */
 GRL_API grl_status grl_rand_uniform(grl_device device, const int64_t* shape, int32_t ndim,
                                     grl_dtype dtype, double low, double high, uint64_t seed,
                                     uint64_t offset, grl_tensor* out);
+/* f32, f16 or bf16; finite mean, std >= 0. */
 GRL_API grl_status grl_rand_normal(grl_device device, const int64_t* shape, int32_t ndim,
                                    grl_dtype dtype, double mean, double std, uint64_t seed,
                                    uint64_t offset, grl_tensor* out);
-/* 1 with probability p (in the given dtype). */
+/* 1 with probability p in [0, 1], else 0, in any dtype. */
 GRL_API grl_status grl_bernoulli(grl_device device, const int64_t* shape, int32_t ndim, double p,
                                  grl_dtype dtype, uint64_t seed, uint64_t offset, grl_tensor* out);
-/* Inverted dropout: zero with probability p, survivors scaled by 1/(1-p); identity when
- * training is 0 or p is 0. */
+/* Inverted dropout of a floating x: zero with probability p, survivors scaled by 1/(1-p); an
+ * identical copy when training is 0 or p is 0, zeros when p is 1. p outside [0, 1] (or training
+ * other than 0/1) is GRL_ERROR_INVALID_ARGUMENT. */
 GRL_API grl_status grl_dropout(grl_tensor x, double p, uint32_t training, uint64_t seed,
                                uint64_t offset, grl_tensor* out);
 
@@ -408,7 +453,11 @@ typedef enum grl_fan_mode {
   GRL_FAN_OUT = 1,
   GRL_FAN_MODE_FORCE32 = 0x7fffffff
 } grl_fan_mode;
-/* Initialisers write into an existing floating tensor of >= 2 dims (PyTorch's fan rules). */
+/* Initialisers write into an existing floating tensor of >= 2 dims (views too), drawing element i
+ * (row-major) with the uniform or normal recipe above at offset 0. PyTorch's fans: fan_in =
+ * size(1) * r, fan_out = size(0) * r, r = the product of dims 2 and up. Xavier: std = |gain| *
+ * sqrt(2 / (fan_in + fan_out)); Kaiming: std = gain / sqrt(fan of `mode`); uniform forms draw from
+ * U(-sqrt(3) std, sqrt(3) std), normal forms from N(0, std). */
 GRL_API grl_status grl_init_xavier_uniform_(grl_tensor t, double gain, uint64_t seed);
 GRL_API grl_status grl_init_xavier_normal_(grl_tensor t, double gain, uint64_t seed);
 /* a: the negative slope of the following leaky_relu (0 for relu); gain sqrt(2 / (1 + a^2)). */
@@ -416,6 +465,327 @@ GRL_API grl_status grl_init_kaiming_uniform_(grl_tensor t, double a, grl_fan_mod
                                              uint64_t seed);
 GRL_API grl_status grl_init_kaiming_normal_(grl_tensor t, double a, grl_fan_mode mode,
                                             uint64_t seed);
+
+
+/* ------------------------------------------------------------------------------------------------
+ * Losses (differentiable; floating inputs). reduction: GRL_REDUCTION_NONE keeps the per-element
+ * (or per-sample) losses, MEAN averages them (cross_entropy/nll: over non-ignored targets), SUM sums.
+ * --------------------------------------------------------------------------------------------- */
+typedef enum grl_reduction {
+  GRL_REDUCTION_NONE = 0,
+  GRL_REDUCTION_MEAN = 1,
+  GRL_REDUCTION_SUM = 2,
+  GRL_REDUCTION_FORCE32 = 0x7fffffff
+} grl_reduction;
+
+GRL_API grl_status grl_mse_loss(grl_tensor input, grl_tensor target, grl_reduction reduction,
+                                grl_tensor* out);
+GRL_API grl_status grl_l1_loss(grl_tensor input, grl_tensor target, grl_reduction reduction,
+                               grl_tensor* out);
+/* Huber with threshold beta: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (PyTorch's
+ * smooth_l1); huber_loss is delta * smooth_l1 with beta = delta. */
+GRL_API grl_status grl_smooth_l1_loss(grl_tensor input, grl_tensor target, double beta,
+                                      grl_reduction reduction, grl_tensor* out);
+GRL_API grl_status grl_huber_loss(grl_tensor input, grl_tensor target, double delta,
+                                  grl_reduction reduction, grl_tensor* out);
+/* input: logits [N, C] (or [N, C, d...]); target: class indices (I32/I64) [N] (or [N, d...]) with
+ * ignore_index, or probabilities of input's shape. label_smoothing in [0, 1]. */
+GRL_API grl_status grl_cross_entropy(grl_tensor input, grl_tensor target, int64_t ignore_index,
+                                     double label_smoothing, grl_reduction reduction,
+                                     grl_tensor* out);
+/* input: log-probabilities [N, C]; target: class indices [N]. */
+GRL_API grl_status grl_nll_loss(grl_tensor input, grl_tensor target, int64_t ignore_index,
+                                grl_reduction reduction, grl_tensor* out);
+/* input: probabilities in (0, 1); logs are clamped at -100 as in PyTorch. weight may be NULL. */
+GRL_API grl_status grl_binary_cross_entropy(grl_tensor input, grl_tensor target, grl_tensor weight,
+                                            grl_reduction reduction, grl_tensor* out);
+/* Numerically stable; pos_weight (broadcast over the last axis) may be NULL. */
+GRL_API grl_status grl_bce_with_logits(grl_tensor input, grl_tensor target, grl_tensor pos_weight,
+                                       grl_reduction reduction, grl_tensor* out);
+/* input: log-probabilities; target: probabilities (or log-probabilities when log_target).
+ * GRL_REDUCTION_MEAN here is PyTorch's 'batchmean' (sum / N). */
+GRL_API grl_status grl_kl_div(grl_tensor input, grl_tensor target, uint32_t log_target,
+                              grl_reduction reduction, grl_tensor* out);
+/* x1, x2 [N, D], y [N] of +1/-1: 1 - cos for y = 1, max(0, cos - margin) for y = -1. */
+GRL_API grl_status grl_cosine_embedding_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
+                                             grl_reduction reduction, grl_tensor* out);
+/* max(0, -y (x1 - x2) + margin), x1, x2, y [N]. */
+GRL_API grl_status grl_margin_ranking_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
+                                           grl_reduction reduction, grl_tensor* out);
+/* max(0, ||a - p||_p - ||a - n||_p + margin) over rows of [N, D] (eps 1e-6 inside the norm). */
+GRL_API grl_status grl_triplet_margin_loss(grl_tensor anchor, grl_tensor positive,
+                                           grl_tensor negative, double margin, double p,
+                                           grl_reduction reduction, grl_tensor* out);
+/* Contrastive (Hadsell et al.): y = 1 similar: d^2; y = 0: max(0, margin - d)^2, d = ||x1 - x2||,
+ * halved. x1, x2 [N, D], y [N]. */
+GRL_API grl_status grl_contrastive_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
+                                        grl_reduction reduction, grl_tensor* out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Autograd. A tensor that requires gradients records, for every op that takes it while grad mode
+ * is on, a node on the tape; grl_tensor_backward runs the ops' backward rules on the device and
+ * accumulates into .grad of the leaves (gradients of a tensor used several times are summed;
+ * gradients of broadcast inputs are summed back to the input's shape). Gradients are f32/f16/bf16
+ * like their tensors. Double backward is not supported.
+ * --------------------------------------------------------------------------------------------- */
+/* Marks a tensor as a leaf that requires gradients (floating dtypes only), or clears the mark. */
+GRL_API grl_status grl_tensor_set_requires_grad(grl_tensor t, uint32_t requires_grad);
+/* 1 for leaves marked with set_requires_grad and for results of ops on them (grad mode on). */
+GRL_API uint32_t grl_tensor_requires_grad(grl_tensor t);
+/* 1 for tensors not produced by a recorded op. */
+GRL_API uint32_t grl_tensor_is_leaf(grl_tensor t);
+/* The name of the op that produced t ("" for leaves and tensors outside autograd). */
+GRL_API const char* grl_tensor_grad_fn_name(grl_tensor t);
+/* The accumulated gradient (a new reference), or NULL through out when none has been computed. */
+GRL_API grl_status grl_tensor_grad(grl_tensor t, grl_tensor* out);
+/* Replaces .grad (same shape and dtype as t), or clears it when grad is NULL. */
+GRL_API grl_status grl_tensor_set_grad(grl_tensor t, grl_tensor grad);
+/* Clears .grad (the next backward writes a fresh gradient instead of adding). */
+GRL_API grl_status grl_tensor_zero_grad(grl_tensor t);
+/* Runs backward from t. grad_output may be NULL only when t has one element (it is then 1).
+ * Without retain_graph the tape's saved tensors are freed and a second backward through the same
+ * nodes fails with GRL_ERROR_INVALID_ARGUMENT. */
+GRL_API grl_status grl_tensor_backward(grl_tensor t, grl_tensor grad_output, uint32_t retain_graph);
+/* A tensor sharing t's data but outside autograd. */
+GRL_API grl_status grl_tensor_detach(grl_tensor t, grl_tensor* out);
+/* Grad mode of the calling thread (on by default). out, if not NULL, receives the previous mode. */
+GRL_API grl_status grl_set_grad_enabled(uint32_t enabled, uint32_t* out);
+GRL_API uint32_t grl_is_grad_enabled(void);
+
+/* A custom differentiable function from C. forward computes out from the inputs (with grad mode
+ * off); backward receives the gradient of out and writes one gradient per input into grad_inputs
+ * (NULL where an input needs none; each must have its input's shape and dtype). Both return
+ * GRL_OK or an error status. release (may be NULL) is called once when ctx is no longer needed. */
+typedef grl_status (*grl_custom_forward_fn)(void* ctx, const grl_tensor* inputs, int32_t n_inputs,
+                                            grl_tensor* out);
+typedef grl_status (*grl_custom_backward_fn)(void* ctx, grl_tensor grad_output,
+                                             const grl_tensor* inputs, int32_t n_inputs,
+                                             grl_tensor* grad_inputs);
+typedef void (*grl_custom_release_fn)(void* ctx);
+typedef struct grl_custom_function {
+  uint32_t version; /* GRL_CUSTOM_FUNCTION_VERSION */
+  const char* name; /* shown by grl_tensor_grad_fn_name */
+  grl_custom_forward_fn forward;
+  grl_custom_backward_fn backward;
+  grl_custom_release_fn release;
+  void* ctx;
+} grl_custom_function;
+#define GRL_CUSTOM_FUNCTION_VERSION 1
+GRL_API grl_status grl_custom_apply(const grl_custom_function* fn, const grl_tensor* inputs,
+                                    int32_t n_inputs, grl_tensor* out);
+
+/* The ops that have a backward rule, by name (for gradient-check coverage). */
+GRL_API uint32_t grl_autograd_rule_count(void);
+GRL_API const char* grl_autograd_rule_name(uint32_t index); /* NULL past the end */
+
+/* ------------------------------------------------------------------------------------------------
+ * Optimizers: each step is one small "tick" kernel (step counts, bias corrections, lr, mu) and
+ * one fused kernel per parameter, reading .grad (parameters without a gradient are skipped and
+ * keep their state and step count, as in torch.optim), updating the parameter (f32, f16, bf16)
+ * and its f32 state in place on the device. Everything that changes from step to step lives in a
+ * device buffer of the optimizer, so a step captured in a graph replays correctly: each replay
+ * advances the step count, and set_lr between replays takes effect. The algorithms are PyTorch's
+ * (bias corrections of Adam/AdamW are exact per parameter step count), with arithmetic in f32.
+ * --------------------------------------------------------------------------------------------- */
+typedef struct grl_optimizer_s* grl_optimizer;
+
+typedef enum grl_optimizer_kind {
+  GRL_OPTIM_SGD = 0,       /* lr, momentum, dampening, nesterov, weight_decay */
+  GRL_OPTIM_ADAM = 1,      /* lr, beta1, beta2, eps, weight_decay (L2), amsgrad */
+  GRL_OPTIM_ADAMW = 2,     /* as Adam with decoupled weight decay */
+  GRL_OPTIM_RMSPROP = 3,   /* lr, alpha, eps, weight_decay, momentum, centered */
+  GRL_OPTIM_ADAGRAD = 4,   /* lr, lr_decay, weight_decay, initial_accumulator_value, eps */
+  GRL_OPTIM_NLMS = 5,      /* p -= mu g / (||g||^2 + eps); mu <- max(mu * mu_decay, mu_min) per step */
+  GRL_OPTIM_NATURAL_GRADIENT = 6, /* F <- b F + (1 - b) g^2; p -= lr g / (F + eps), b = fisher_decay */
+  GRL_OPTIM_KIND_FORCE32 = 0x7fffffff
+} grl_optimizer_kind;
+
+typedef struct grl_optimizer_options {
+  uint32_t version; /* GRL_OPTIMIZER_OPTIONS_VERSION */
+  grl_optimizer_kind kind;
+  double lr;        /* NLMS: the initial step mu */
+  double momentum;
+  double dampening;
+  uint32_t nesterov;
+  double weight_decay;
+  double beta1, beta2;
+  double eps;
+  uint32_t amsgrad;
+  double alpha;     /* RMSprop smoothing constant */
+  uint32_t centered;
+  double lr_decay;  /* Adagrad */
+  double initial_accumulator_value;
+  double mu_decay, mu_min; /* NLMS */
+  double fisher_decay;     /* NaturalGradient */
+} grl_optimizer_options;
+#define GRL_OPTIMIZER_OPTIONS_VERSION 1
+/* PyTorch's defaults for every kind (SGD lr 0.01; Adam(W) lr 1e-3, betas 0.9/0.999, eps 1e-8,
+ * AdamW weight_decay 0.01; RMSprop lr 0.01 alpha 0.99 eps 1e-8; Adagrad lr 0.01 eps 1e-10; NLMS
+ * mu 0.5, eps 1e-6, mu_decay 1, mu_min 0; NaturalGradient lr 0.01, decay 0.95, eps 1e-8).
+ * A negative lr, weight_decay or eps (the -1 of this macro) means the kind's default. Checked
+ * (GRL_ERROR_INVALID_ARGUMENT naming the field): lr > 0; weight_decay, eps, momentum, lr_decay,
+ * initial_accumulator_value, mu_min >= 0; beta1, beta2, fisher_decay in [0, 1); alpha in [0, 1];
+ * mu_decay in (0, 1]; booleans 0 or 1; nesterov needs momentum > 0 and dampening 0; NLMS and
+ * NaturalGradient take no weight_decay. Fields a kind does not use are ignored. */
+#define GRL_OPTIMIZER_OPTIONS_INIT(kind_) \
+  {GRL_OPTIMIZER_OPTIONS_VERSION, (kind_), -1.0, 0.0, 0.0, 0, -1.0, 0.9, 0.999, -1.0, 0, 0.99, 0, \
+   0.0, 0.0, 1.0, 0.0, 0.95}
+
+/* Thread safety: an optimizer's calls lock its device, so it may be used from several threads;
+ * a scheduler must not be stepped from two threads at once. */
+/* The optimizer keeps a reference to each parameter. params (at least one) must be floating,
+ * contiguous leaves on one device, each passed once (no two may share memory). The state tensors
+ * are allocated and zeroed (Adagrad: initial_accumulator_value) here. */
+GRL_API grl_status grl_optimizer_create(const grl_tensor* params, int32_t n_params,
+                                        const grl_optimizer_options* opts, grl_optimizer* out);
+GRL_API void grl_optimizer_retain(grl_optimizer opt);
+GRL_API void grl_optimizer_release(grl_optimizer opt);
+/* Records one step (may be captured in a graph). A gradient must have its parameter's shape and
+ * dtype (GRL_ERROR_SHAPE / GRL_ERROR_DTYPE); strided gradients are read through a copy. */
+GRL_API grl_status grl_optimizer_step(grl_optimizer opt);
+/* Clears the gradients of all its parameters (sets them to none, like set_to_none=True). */
+GRL_API grl_status grl_optimizer_zero_grad(grl_optimizer opt);
+/* lr >= 0 (finite). Written to the optimizer's device buffer in stream order, so it applies to
+ * the next step or replay; not allowed while the device captures a graph. NLMS: sets mu. */
+GRL_API grl_status grl_optimizer_set_lr(grl_optimizer opt, double lr);
+/* The lr last set (options, set_lr, set_scalars or a schedule); no device access. NLMS: the mu
+ * last set (the decayed mu the steps use is scalars[2]). */
+GRL_API grl_status grl_optimizer_get_lr(grl_optimizer opt, double* out);
+/* Steps taken so far, replays of captured steps included (reads the device: waits). */
+GRL_API grl_status grl_optimizer_step_count(grl_optimizer opt, int64_t* out);
+/* State, for checkpoints: `count` named tensors "<param index>.<slot>": for every parameter
+ * "<i>.step" (i32 [1], the steps that parameter took), then its f32 slots of the parameter's
+ * shape: SGD "momentum_buffer" (momentum != 0); Adam, AdamW "exp_avg", "exp_avg_sq",
+ * "max_exp_avg_sq" (amsgrad); RMSprop "square_avg", "momentum_buffer" (momentum > 0), "grad_avg"
+ * (centered); Adagrad "sum"; NaturalGradient "fisher"; NLMS none. Names stay valid while the
+ * optimizer lives. */
+GRL_API grl_status grl_optimizer_state_count(grl_optimizer opt, int32_t* out);
+GRL_API grl_status grl_optimizer_state_name(grl_optimizer opt, int32_t index, const char** out);
+/* The state tensor itself (a new reference; writing into it changes the optimizer's state). */
+GRL_API grl_status grl_optimizer_state_tensor(grl_optimizer opt, int32_t index, grl_tensor* out);
+/* Scalar state: [step count, lr (as get_lr), NLMS mu for the next step (0 for other kinds)].
+ * get reads the device (waits); set writes the device buffer and the host mirror (step count an
+ * integer in 0..2^32-1, lr and mu finite >= 0). Per-parameter step counts are the "<i>.step"
+ * state tensors. Neither is allowed while the device captures a graph. */
+GRL_API grl_status grl_optimizer_get_scalars(grl_optimizer opt, double* out /* 3 values */);
+GRL_API grl_status grl_optimizer_set_scalars(grl_optimizer opt, const double* values /* 3 */);
+
+/* Scales all gradients so that their joint norm is at most max_norm (torch.nn.utils.
+ * clip_grad_norm_): the total norm over every element of every gradient (norm_type 2, 1,
+ * INFINITY or any p > 0) is computed on the device, and each gradient is multiplied in place by
+ * min(1, max_norm / (total + 1e-6)); parameters without a gradient are skipped. The total norm
+ * before clipping (an f32 scalar tensor, ndim 0, computed in f32) comes back through out, which
+ * may be NULL; no host wait. max_norm >= 0. */
+GRL_API grl_status grl_clip_grad_norm(const grl_tensor* params, int32_t n_params, double max_norm,
+                                      double norm_type, grl_tensor* out);
+/* Clamps every gradient in place to [-clip_value, clip_value] (clip_value >= 0; NaN stays NaN). */
+GRL_API grl_status grl_clip_grad_value(const grl_tensor* params, int32_t n_params, double clip_value);
+
+/* ------------------------------------------------------------------------------------------------
+ * Learning-rate schedules (torch.optim.lr_scheduler semantics, computed on the host in double).
+ * Creating a scheduler records the optimizer's lr as lr0 and, like PyTorch's constructor, sets the
+ * lr of step t = 0 (start_factor * lr0 for LINEAR_WARMUP, lr0 / div_factor for ONE_CYCLE, lr0 for
+ * the rest). grl_lr_scheduler_step advances t by one (a step or an epoch) and sets the optimizer's
+ * lr; metric is read only by REDUCE_ON_PLATEAU. Call it outside graph capture (it uses set_lr).
+ * Checked: gamma finite >= 0 (plateau: in [0, 1)), step_size, t_max, t_0, t_mult, warmup_steps
+ * >= 1, start_factor in (0, 1], pct_start in [0, 1], div factors > 0, eta_min, min_lr,
+ * threshold >= 0, patience, cooldown >= 0, milestones >= 0 (any order; repeats count twice).
+ * --------------------------------------------------------------------------------------------- */
+typedef struct grl_lr_scheduler_s* grl_lr_scheduler;
+typedef enum grl_lr_schedule_kind {
+  GRL_LR_STEP = 0,            /* lr0 * gamma^(floor(t / step_size)) */
+  GRL_LR_MULTISTEP = 1,       /* lr0 * gamma^(number of milestones <= t) */
+  GRL_LR_EXPONENTIAL = 2,     /* lr0 * gamma^t */
+  GRL_LR_COSINE = 3,          /* eta_min + (lr0 - eta_min)(1 + cos(pi t / t_max)) / 2 */
+  GRL_LR_COSINE_WARM_RESTARTS = 4, /* cosine from lr0 to eta_min over periods t_0, t_0 t_mult, ... */
+  GRL_LR_LINEAR_WARMUP = 5,   /* lr0 * (start_factor + (1 - start_factor) min(t, warmup) / warmup) */
+  GRL_LR_ONE_CYCLE = 6,       /* PyTorch OneCycleLR (cosine, two phases) with max_lr = lr0 and
+                                 total_steps = t_max; momentum is not cycled; stepping past t_max
+                                 is GRL_ERROR_INVALID_ARGUMENT */
+  GRL_LR_REDUCE_ON_PLATEAU = 7, /* lr = max(lr * gamma, min_lr) after more than `patience` steps
+                                   without a relative improvement of `threshold`, then `cooldown`
+                                   steps of rest; changes under 1e-8 are skipped */
+  GRL_LR_SCHEDULE_FORCE32 = 0x7fffffff
+} grl_lr_schedule_kind;
+typedef struct grl_lr_schedule_options {
+  uint32_t version; /* GRL_LR_SCHEDULE_OPTIONS_VERSION */
+  grl_lr_schedule_kind kind;
+  double gamma;
+  int64_t step_size;
+  const int64_t* milestones;
+  int32_t n_milestones;
+  int64_t t_max;         /* cosine: period; one-cycle: total steps */
+  double eta_min;
+  int64_t t_0;
+  int64_t t_mult;
+  int64_t warmup_steps;
+  double start_factor;
+  double pct_start;      /* one-cycle: fraction of steps increasing (0.3) */
+  double div_factor;     /* one-cycle: initial lr = max_lr / div_factor (25) */
+  double final_div_factor; /* one-cycle: final lr = initial / final_div_factor (1e4) */
+  int32_t mode_max;      /* plateau: 1 when larger metrics are better */
+  int64_t patience;
+  double threshold;      /* plateau: relative improvement needed (1e-4) */
+  int64_t cooldown;
+  double min_lr;
+} grl_lr_schedule_options;
+#define GRL_LR_SCHEDULE_OPTIONS_VERSION 1
+#define GRL_LR_SCHEDULE_OPTIONS_INIT(kind_) \
+  {GRL_LR_SCHEDULE_OPTIONS_VERSION, (kind_), 0.1, 1, NULL, 0, 1, 0.0, 1, 1, 0, 1.0 / 3.0, 0.3, 25.0, 1e4, 0, \
+   10, 1e-4, 0, 0.0}
+GRL_API grl_status grl_lr_scheduler_create(grl_optimizer opt, const grl_lr_schedule_options* opts,
+                                           grl_lr_scheduler* out);
+GRL_API void grl_lr_scheduler_release(grl_lr_scheduler sched);
+/* Advances the schedule; the new lr comes back through out (may be NULL). */
+GRL_API grl_status grl_lr_scheduler_step(grl_lr_scheduler sched, double metric, double* out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Graph capture and replay (grilly's JIT). Between begin and end capture, op calls on the device
+ * record into the graph instead of running; replay submits the recorded work once. Tensors made
+ * during capture keep their memory for the graph's life: after each replay they hold that replay's
+ * results. Inputs are named tensors whose data replay rebinds; outputs are named results.
+ * --------------------------------------------------------------------------------------------- */
+GRL_API grl_status grl_graph_begin_capture(grl_device device);
+GRL_API grl_status grl_graph_end_capture(grl_device device, grl_graph* out);
+GRL_API void grl_graph_retain(grl_graph graph);
+GRL_API void grl_graph_release(grl_graph graph);
+/* Names a tensor used by the captured work as an input (before or after end_capture). */
+GRL_API grl_status grl_graph_set_input(grl_graph graph, const char* name, grl_tensor tensor);
+GRL_API grl_status grl_graph_set_output(grl_graph graph, const char* name, grl_tensor tensor);
+/* Copies new data into a named input: same shape and dtype, else GRL_ERROR_SHAPE / DTYPE. */
+GRL_API grl_status grl_graph_bind(grl_graph graph, const char* name, grl_tensor value);
+GRL_API grl_status grl_graph_bind_host(grl_graph graph, const char* name, const void* data,
+                                       size_t nbytes);
+/* Runs the graph once (one submission); does not wait. */
+GRL_API grl_status grl_graph_replay(grl_graph graph);
+/* The named output (a new reference to the graph's tensor). */
+GRL_API grl_status grl_graph_output(grl_graph graph, const char* name, grl_tensor* out);
+/* Number of captured ops, and a printable summary: one line per op (name, inputs, output shape). */
+GRL_API grl_status grl_graph_op_count(grl_graph graph, int64_t* out);
+GRL_API grl_status grl_graph_summary(grl_graph graph, char* buffer, size_t capacity, size_t* out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Checkpoints in the safetensors format. Writes go to a temporary file renamed over the target,
+ * so a crash mid-save leaves the old file intact. Loading checks the header length, JSON, dtypes,
+ * shapes and offsets against the file size and rejects anything malformed (GRL_ERROR_IO with the
+ * reason) without reading out of bounds.
+ * --------------------------------------------------------------------------------------------- */
+GRL_API grl_status grl_save_safetensors(const char* path, const char* const* names,
+                                        const grl_tensor* tensors, int32_t count);
+typedef struct grl_tensor_map_s* grl_tensor_map; /* named tensors loaded from a file */
+GRL_API grl_status grl_load_safetensors(grl_device device, const char* path, grl_tensor_map* out);
+GRL_API void grl_tensor_map_release(grl_tensor_map map);
+GRL_API grl_status grl_tensor_map_count(grl_tensor_map map, int32_t* out);
+GRL_API grl_status grl_tensor_map_name(grl_tensor_map map, int32_t index, const char** out);
+/* By name: GRL_ERROR_INVALID_ARGUMENT naming the missing key when absent. */
+GRL_API grl_status grl_tensor_map_get(grl_tensor_map map, const char* name, grl_tensor* out);
+/* Saves / restores an optimizer's state tensors and scalars (names prefixed "optimizer.": every
+ * grl_optimizer_state_name, plus "optimizer.scalars", i64 [4] = step count, the bit patterns of
+ * lr and NLMS mu as IEEE-754 doubles, and the optimizer kind). Loading checks that the kind, the
+ * names, shapes and dtypes match the optimizer (GRL_ERROR_INVALID_ARGUMENT naming the first
+ * mismatch, nothing changed) and ignores tensors without the prefix. */
+GRL_API grl_status grl_save_optimizer(const char* path, grl_optimizer opt);
+GRL_API grl_status grl_load_optimizer(const char* path, grl_optimizer opt);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -5,6 +5,7 @@
 // Op codes match src/ops/elementwise.h; transcendental ops exist only in the float variants.
 #include "common/types.glsl"
 #include "common/typed.glsl"
+#include "common/mathx.glsl"
 layout(local_size_x = 256) in;
 layout(push_constant) uniform Push {
   uint64_t x;
@@ -61,7 +62,7 @@ float erf_approx(float v) {
 float softplus(float v, float beta, float threshold) {
   float bv = beta * v;
   if (bv > threshold) return v;
-  return (max(bv, 0.0) + log(1.0 + exp(-abs(bv)))) / beta;
+  return (max(bv, 0.0) + log1p_x(exp(-abs(bv)))) / beta;
 }
 #endif
 
@@ -84,17 +85,17 @@ void main() {
     case OP_ABS: r = abs(v); break;
 #if IS_FLOAT
     case OP_CLAMP: r = min(max(v, pc.p0), pc.p1); break;
-    case OP_RELU: r = max(v, 0.0); break;
+    case OP_RELU: r = v > 0.0 ? v : (isnan(v) ? v : 0.0); break;
     case OP_EXP: r = exp(v); break;
     case OP_LOG: r = log(v); break;
     case OP_SQRT: r = sqrt(v); break;
     case OP_RSQRT: r = inversesqrt(v); break;
-    case OP_SIN: r = sin(v); break;
-    case OP_COS: r = cos(v); break;
+    case OP_SIN: r = sin_r(v); break;
+    case OP_COS: r = cos_r(v); break;
     case OP_TANH: r = stable_tanh(v); break;
     case OP_SIGMOID: r = sigmoid(v); break;
     case OP_LEAKY_RELU: r = v >= 0.0 ? v : v * pc.p0; break;
-    case OP_ELU: r = v > 0.0 ? v : pc.p0 * (exp(v) - 1.0); break;
+    case OP_ELU: r = v > 0.0 ? v : pc.p0 * expm1_x(v); break;
     case OP_GELU: r = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752)); break;
     case OP_GELU_TANH: r = 0.5 * v * (1.0 + stable_tanh(0.79788456080286536 * (v + 0.044715 * v * v * v))); break;
     case OP_SILU: r = v * sigmoid(v); break;
@@ -102,7 +103,7 @@ void main() {
     case OP_MISH: r = v * stable_tanh(softplus(v, 1.0, 20.0)); break;
     case OP_HARDSWISH: r = v * clamp(v + 3.0, 0.0, 6.0) / 6.0; break;
     case OP_HARDSIGMOID: r = clamp(v / 6.0 + 0.5, 0.0, 1.0); break;
-    case OP_GCU: r = v * cos(v); break;
+    case OP_GCU: r = v * cos_r(v); break;
     case OP_ROSWISH: r = (v + pc.p0) * sigmoid(pc.p1 * v) - 0.5 * pc.p0; break;
 #else
     case OP_CLAMP: r = CT(clamp(float(v), pc.p0, pc.p1)); break;

@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "autograd/autograd.h"
 #include "capi/api.h"
+#include "ops/compose.h"
 
 using namespace grl;
 
@@ -30,6 +32,46 @@ void upload_into(Tensor& t, const void* data) {
 }
 
 int64_t prod(const Shape& s) { return s.numel(); }
+
+namespace ag = grl::autograd;
+
+// View and layout ops: the gradient is reshaped back to the input's shape.
+void record_reshape_like(const char* name, Tensor& x, Tensor& out) {
+  if (!ag::needs_grad({&x})) return;
+  Shape in = x.shape;
+  ag::record(name, out, {&x}, [in](Tensor& g) {
+    std::vector<TensorRef> r;
+    r.push_back(op::call(grl_reshape, &g, in.d.data(), in.ndim));
+    return r;
+  });
+}
+
+// Ops whose gradient passes through unchanged (dtype and broadcast are undone by the engine).
+void record_identity(const char* name, Tensor& x, Tensor& out) {
+  if (!ag::needs_grad({&x})) return;
+  ag::record(name, out, {&x}, [](Tensor& g) {
+    std::vector<TensorRef> r;
+    r.push_back(TensorRef::retain(&g));
+    return r;
+  });
+}
+
+void no_inplace_on_grad(const char* fn, const Tensor& t) {
+  if (ag::grad_enabled() && ag::requires_grad(&t))
+    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: in-place write to a tensor that requires gradients; do it with grad "
+         "mode off (grl_set_grad_enabled(0, ...)) or on a detached tensor", fn);
+}
+
+GRL_BACKWARD_RULE(reshape);
+GRL_BACKWARD_RULE(transpose);
+GRL_BACKWARD_RULE(permute);
+GRL_BACKWARD_RULE(slice);
+GRL_BACKWARD_RULE(expand);
+GRL_BACKWARD_RULE(squeeze);
+GRL_BACKWARD_RULE(unsqueeze);
+GRL_BACKWARD_RULE(contiguous);
+GRL_BACKWARD_RULE(clone);
+GRL_BACKWARD_RULE(cast);
 
 }  // namespace
 
@@ -113,6 +155,7 @@ GRL_API grl_status grl_tensor_download(grl_tensor tensor, void* data, size_t nby
 GRL_API grl_status grl_tensor_fill_(grl_tensor tensor, double value) {
   GRL_API_BEGIN();
   Tensor& t = arg_tensor(__func__, "tensor", tensor);
+  no_inplace_on_grad(__func__, t);
   DeviceLock lock(t.dev().mutex());
   fill(t, value);
   GRL_API_END();
@@ -183,7 +226,9 @@ GRL_API grl_status grl_reshape(grl_tensor x, const int64_t* shape, int32_t ndim,
          static_cast<long long>(s.numel()), t.shape.str().c_str(), static_cast<long long>(n));
   DeviceLock lock(t.dev().mutex());
   TensorRef src = contiguous(t);
-  *out = make_view(*src, s, contiguous_strides(s), src->offset).release();
+  TensorRef r = make_view(*src, s, contiguous_strides(s), src->offset);
+  record_reshape_like("reshape", t, *r);
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -205,7 +250,17 @@ GRL_API grl_status grl_permute(grl_tensor x, const int32_t* axes, int32_t ndim, 
     s[i] = t.shape[a];
     st[static_cast<size_t>(i)] = t.stride[static_cast<size_t>(a)];
   }
-  *out = make_view(t, s, st, t.offset).release();
+  TensorRef r = make_view(t, s, st, t.offset);
+  if (ag::needs_grad({&t})) {
+    std::vector<int32_t> inverse(static_cast<size_t>(ndim));
+    for (int i = 0; i < ndim; ++i) inverse[static_cast<size_t>(axes[i] < 0 ? axes[i] + ndim : axes[i])] = i;
+    ag::record("permute", *r, {&t}, [inverse](Tensor& g) {
+      std::vector<TensorRef> res;
+      res.push_back(op::call(grl_permute, &g, inverse.data(), static_cast<int32_t>(inverse.size())));
+      return res;
+    });
+  }
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -221,7 +276,14 @@ GRL_API grl_status grl_transpose(grl_tensor x, int32_t axis0, int32_t axis1, grl
     std::swap(s[a], s[b]);
     std::swap(st[static_cast<size_t>(a)], st[static_cast<size_t>(b)]);
   }
-  *out = make_view(t, s, st, t.offset).release();
+  TensorRef r = make_view(t, s, st, t.offset);
+  if (ag::needs_grad({&t}))
+    ag::record("transpose", *r, {&t}, [a, b](Tensor& g) {
+      std::vector<TensorRef> res;
+      res.push_back(op::call(grl_transpose, &g, a, b));
+      return res;
+    });
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -242,7 +304,20 @@ GRL_API grl_status grl_slice(grl_tensor x, int32_t axis, int64_t start, int64_t 
   auto st = t.stride;
   s[a] = (end - start + step - 1) / step;
   st[static_cast<size_t>(a)] *= step;
-  *out = make_view(t, s, st, t.offset + start * t.stride[static_cast<size_t>(a)]).release();
+  TensorRef r = make_view(t, s, st, t.offset + start * t.stride[static_cast<size_t>(a)]);
+  if (ag::needs_grad({&t})) {
+    Shape in = t.shape;
+    ag::record("slice", *r, {&t}, [in, a, start, end, step](Tensor& g) {
+      // The gradient is zero outside the slice: scatter g into zeros of the input's shape.
+      TensorRef full = op::call(grl_tensor_zeros, g.device(), g.dtype, in.d.data(), in.ndim);
+      TensorRef view = op::call(grl_slice, full.get(), a, start, end, step);
+      copy_into(*view, g);
+      std::vector<TensorRef> res;
+      res.push_back(full);
+      return res;
+    });
+  }
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -275,7 +350,9 @@ GRL_API grl_status grl_expand(grl_tensor x, const int64_t* shape, int32_t ndim, 
     s[i] = want;
     st[static_cast<size_t>(i)] = (have == 1 && want != 1) ? 0 : t.stride[static_cast<size_t>(j)];
   }
-  *out = make_view(t, s, st, t.offset).release();
+  TensorRef r = make_view(t, s, st, t.offset);
+  record_identity("expand", t, *r);
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -294,7 +371,9 @@ GRL_API grl_status grl_squeeze(grl_tensor x, int32_t axis, grl_tensor* out) {
     st[static_cast<size_t>(s.ndim)] = t.stride[static_cast<size_t>(i)];
     s[s.ndim++] = t.shape[i];
   }
-  *out = make_view(t, s, st, t.offset).release();
+  TensorRef r = make_view(t, s, st, t.offset);
+  record_reshape_like("squeeze", t, *r);
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -320,7 +399,9 @@ GRL_API grl_status grl_unsqueeze(grl_tensor x, int32_t axis, grl_tensor* out) {
       ++j;
     }
   }
-  *out = make_view(t, s, st, t.offset).release();
+  TensorRef r = make_view(t, s, st, t.offset);
+  record_reshape_like("unsqueeze", t, *r);
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -329,7 +410,10 @@ GRL_API grl_status grl_contiguous(grl_tensor x, grl_tensor* out) {
   Tensor& t = arg_tensor(__func__, "x", x);
   GRL_CHECK_OUT(out);
   DeviceLock lock(t.dev().mutex());
-  *out = contiguous(t).release();
+  TensorRef r = contiguous(t);
+  if (r.get() == &t && ag::needs_grad({&t})) r = make_view(t, t.shape, t.stride, t.offset);  // own node
+  record_identity("contiguous", t, *r);
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -340,6 +424,7 @@ GRL_API grl_status grl_clone(grl_tensor x, grl_tensor* out) {
   DeviceLock lock(t.dev().mutex());
   TensorRef c = new_tensor(t.device(), t.dtype, t.shape);
   copy_into(*c, t);
+  record_identity("clone", t, *c);
   *out = c.release();
   GRL_API_END();
 }
@@ -352,6 +437,7 @@ GRL_API grl_status grl_cast(grl_tensor x, grl_dtype dtype, grl_tensor* out) {
   DeviceLock lock(t.dev().mutex());
   TensorRef c = new_tensor(t.device(), dtype, t.shape);
   copy_into(*c, t);
+  if (is_float(dtype)) record_identity("cast", t, *c);
   *out = c.release();
   GRL_API_END();
 }
@@ -361,6 +447,7 @@ GRL_API grl_status grl_copy_(grl_tensor dst, grl_tensor src) {
   Tensor& d = arg_tensor(__func__, "dst", dst);
   Tensor& s = arg_tensor(__func__, "src", src);
   same_device(__func__, "dst", d, "src", s);
+  no_inplace_on_grad(__func__, d);
   Shape b = broadcast(__func__, "dst", d.shape, "src", s.shape);
   if (!(b == d.shape))
     fail(GRL_ERROR_SHAPE, "%s: src %s does not broadcast to dst %s", __func__, s.shape.str().c_str(),

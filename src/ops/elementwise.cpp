@@ -4,6 +4,9 @@
 
 #include <cmath>
 
+#include "autograd/autograd.h"
+#include "ops/compose.h"
+
 namespace grl {
 
 namespace {
@@ -164,6 +167,166 @@ TensorRef where(const char* fn, Tensor& cond, Tensor& a, Tensor& b) {
   return out;
 }
 
+
+TensorRef unary_grad(UnaryOp op, Tensor& x, Tensor& g, float p0, float p1) {
+  static const KernelSet ks("elementwise/unary_grad", {GRL_F32, GRL_F16, GRL_BF16});
+  const Kernel& k = ks.get("backward", "x", x.dtype);
+  TensorRef cx = contiguous(x), cg = contiguous(g);
+  TensorRef out = new_tensor(x.device(), x.dtype, x.shape);
+  if (x.numel() == 0) return out;
+  struct {
+    uint64_t x, g, out;
+    uint32_t n, op;
+    float p0, p1;
+  } pc{cx->address(), cg->address(), out->address(), static_cast<uint32_t>(x.numel()), static_cast<uint32_t>(op), p0, p1};
+  static_assert(sizeof pc == 40);
+  x.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(x.numel()), {cx->block(), cg->block()}, {out->block()});
+  return out;
+}
+
+void record_unary(const char* name, UnaryOp op, Tensor& x, Tensor& out, float p0, float p1) {
+  if (!autograd::needs_grad({&x})) return;
+  TensorRef sx = autograd::saved(x);
+  autograd::record(name, out, {&x}, [op, sx, p0, p1](Tensor& g) {
+    std::vector<TensorRef> r;
+    if (op == UnaryOp::Neg)
+      r.push_back(unary("backward", UnaryOp::Neg, g));
+    else
+      r.push_back(unary_grad(op, *sx, g, p0, p1));
+    return r;
+  });
+}
+
+namespace {
+
+TensorRef mul(Tensor& a, Tensor& b) { return binary("backward", BinaryOp::Mul, a, b); }
+TensorRef mul_s(Tensor& a, double s) { return binary_scalar("backward", BinaryOp::Mul, a, s); }
+
+// Gradient mask for minimum/maximum: 1 where this side wins, 0.5 on ties (as PyTorch).
+TensorRef winner_mask(Tensor& self, Tensor& other, bool is_max) {
+  TensorRef wins = binary("backward", is_max ? BinaryOp::Gt : BinaryOp::Lt, self, other);
+  TensorRef ties = binary("backward", BinaryOp::Eq, self, other);
+  TensorRef w = op::call(grl_cast, wins.get(), self.dtype);
+  TensorRef t = op::call(grl_cast, ties.get(), self.dtype);
+  TensorRef half = mul_s(*t, 0.5);
+  return binary("backward", BinaryOp::Add, *w, *half);
+}
+
+std::vector<TensorRef> binary_backward(BinaryOp op, Tensor& g, Tensor& a, Tensor& b, Tensor& out) {
+  switch (op) {
+    case BinaryOp::Add: return {TensorRef::retain(&g), TensorRef::retain(&g)};
+    case BinaryOp::Sub: return {TensorRef::retain(&g), unary("backward", UnaryOp::Neg, g)};
+    case BinaryOp::Mul: return {mul(g, b), mul(g, a)};
+    case BinaryOp::Div: {
+      TensorRef ga = binary("backward", BinaryOp::Div, g, b);
+      TensorRef q = binary("backward", BinaryOp::Div, *ga, b);  // g / b^2
+      TensorRef gb = mul(*q, a);
+      return {ga, unary("backward", UnaryOp::Neg, *gb)};
+    }
+    case BinaryOp::Pow: {
+      TensorRef bm1 = binary_scalar("backward", BinaryOp::Sub, b, 1.0);
+      TensorRef p = binary("backward", BinaryOp::Pow, a, *bm1);
+      TensorRef ga = mul(*p, b);
+      ga = mul(g, *ga);
+      // d/db a^b = a^b log a, defined for a > 0 (0 elsewhere).
+      TensorRef pos = binary_scalar("backward", BinaryOp::Gt, a, 0.0);
+      TensorRef one = op::scalar_like(a, 1.0, a.shape);
+      TensorRef safe = where("backward", *pos, a, *one);
+      TensorRef lg = unary("backward", UnaryOp::Log, *safe);
+      TensorRef zero = op::zeros_like(a);
+      lg = where("backward", *pos, *lg, *zero);
+      TensorRef gb = mul(out, *lg);
+      return {ga, mul(g, *gb)};
+    }
+    case BinaryOp::Min:
+    case BinaryOp::Max: {
+      bool mx = op == BinaryOp::Max;
+      TensorRef ma = winner_mask(a, b, mx), mb = winner_mask(b, a, mx);
+      return {mul(g, *ma), mul(g, *mb)};
+    }
+    default: return {};
+  }
+}
+
+std::vector<TensorRef> scalar_backward(BinaryOp op, Tensor& g, Tensor& a, double s, Tensor& out) {
+  switch (op) {
+    case BinaryOp::Add:
+    case BinaryOp::Sub: return {TensorRef::retain(&g)};
+    case BinaryOp::RSub: return {unary("backward", UnaryOp::Neg, g)};
+    case BinaryOp::Mul: return {mul_s(g, s)};
+    case BinaryOp::Div: return {mul_s(g, 1.0 / s)};
+    case BinaryOp::RDiv: {  // d/da s/a = -s/a^2 = -out/a
+      TensorRef q = binary("backward", BinaryOp::Div, out, a);
+      TensorRef gq = mul(g, *q);
+      return {unary("backward", UnaryOp::Neg, *gq)};
+    }
+    case BinaryOp::Pow: {
+      TensorRef p = binary_scalar("backward", BinaryOp::Pow, a, s - 1.0);
+      TensorRef gp = mul(g, *p);
+      return {mul_s(*gp, s)};
+    }
+    case BinaryOp::RPow: {
+      TensorRef go = mul(g, out);
+      return {mul_s(*go, std::log(s))};
+    }
+    case BinaryOp::Min:
+    case BinaryOp::Max: {
+      TensorRef wins = binary_scalar("backward", op == BinaryOp::Max ? BinaryOp::Gt : BinaryOp::Lt, a, s);
+      TensorRef ties = binary_scalar("backward", BinaryOp::Eq, a, s);
+      TensorRef w = op::call(grl_cast, wins.get(), a.dtype);
+      TensorRef t = op::call(grl_cast, ties.get(), a.dtype);
+      TensorRef half = mul_s(*t, 0.5);
+      TensorRef m = binary("backward", BinaryOp::Add, *w, *half);
+      return {mul(g, *m)};
+    }
+    default: return {};
+  }
+}
+
+void record_binary(const char* name, BinaryOp op, Tensor& a, Tensor& b, Tensor& out) {
+  if (static_cast<uint32_t>(op) >= static_cast<uint32_t>(BinaryOp::Eq) || !autograd::needs_grad({&a, &b})) return;
+  TensorRef sa = autograd::saved(a), sb = autograd::saved(b), so = autograd::saved(out);
+  autograd::record(name, out, {&a, &b}, [op, sa, sb, so](Tensor& g) { return binary_backward(op, g, *sa, *sb, *so); });
+}
+
+void record_scalar(const char* name, BinaryOp op, Tensor& a, double s, Tensor& out) {
+  if (static_cast<uint32_t>(op) >= static_cast<uint32_t>(BinaryOp::Eq) || !autograd::needs_grad({&a})) return;
+  TensorRef sa = autograd::saved(a), so = autograd::saved(out);
+  autograd::record(name, out, {&a}, [op, sa, s, so](Tensor& g) { return scalar_backward(op, g, *sa, s, *so); });
+}
+
+}  // namespace
+
+GRL_BACKWARD_RULE(add);
+GRL_BACKWARD_RULE(sub);
+GRL_BACKWARD_RULE(mul);
+GRL_BACKWARD_RULE(div);
+GRL_BACKWARD_RULE(pow);
+GRL_BACKWARD_RULE(minimum);
+GRL_BACKWARD_RULE(maximum);
+GRL_BACKWARD_RULE(add_scalar);
+GRL_BACKWARD_RULE(sub_scalar);
+GRL_BACKWARD_RULE(rsub_scalar);
+GRL_BACKWARD_RULE(mul_scalar);
+GRL_BACKWARD_RULE(div_scalar);
+GRL_BACKWARD_RULE(rdiv_scalar);
+GRL_BACKWARD_RULE(pow_scalar);
+GRL_BACKWARD_RULE(rpow_scalar);
+GRL_BACKWARD_RULE(minimum_scalar);
+GRL_BACKWARD_RULE(maximum_scalar);
+GRL_BACKWARD_RULE(neg);
+GRL_BACKWARD_RULE(abs);
+GRL_BACKWARD_RULE(exp);
+GRL_BACKWARD_RULE(log);
+GRL_BACKWARD_RULE(sqrt);
+GRL_BACKWARD_RULE(rsqrt);
+GRL_BACKWARD_RULE(sin);
+GRL_BACKWARD_RULE(cos);
+GRL_BACKWARD_RULE(tanh);
+GRL_BACKWARD_RULE(sigmoid);
+GRL_BACKWARD_RULE(clamp);
+GRL_BACKWARD_RULE(where);
+
 }  // namespace grl
 
 using namespace grl;
@@ -175,7 +338,9 @@ using namespace grl;
     Tensor& tb = arg_tensor(__func__, "b", b);                                \
     GRL_CHECK_OUT(out);                                                       \
     DeviceLock lock(ta.dev().mutex());                                        \
-    *out = binary(__func__, op, ta, tb).release();                            \
+    TensorRef r = binary(__func__, op, ta, tb);                               \
+    record_binary(__func__ + 4, op, ta, tb, *r);                              \
+    *out = r.release();                                                       \
     GRL_API_END();                                                            \
   }
 
@@ -185,7 +350,9 @@ using namespace grl;
     Tensor& ta = arg_tensor(__func__, "a", a);                                \
     GRL_CHECK_OUT(out);                                                       \
     DeviceLock lock(ta.dev().mutex());                                        \
-    *out = binary_scalar(__func__, op, ta, s).release();                      \
+    TensorRef r = binary_scalar(__func__, op, ta, s);                         \
+    record_scalar(__func__ + 4, op, ta, s, *r);                               \
+    *out = r.release();                                                       \
     GRL_API_END();                                                            \
   }
 
@@ -195,7 +362,9 @@ using namespace grl;
     Tensor& tx = arg_tensor(__func__, "x", x);                                \
     GRL_CHECK_OUT(out);                                                       \
     DeviceLock lock(tx.dev().mutex());                                        \
-    *out = unary(__func__, op, tx).release();                                 \
+    TensorRef r = unary(__func__, op, tx);                                    \
+    record_unary(__func__ + 4, op, tx, *r);                                   \
+    *out = r.release();                                                       \
     GRL_API_END();                                                            \
   }
 
@@ -248,7 +417,9 @@ extern "C" GRL_API grl_status grl_clamp(grl_tensor x, double lo, double hi, grl_
   if (std::isnan(lo) || std::isnan(hi) || lo > hi)
     fail(GRL_ERROR_INVALID_ARGUMENT, "%s: expected lo <= hi, got lo = %g, hi = %g", __func__, lo, hi);
   DeviceLock lock(tx.dev().mutex());
-  *out = unary(__func__, UnaryOp::Clamp, tx, static_cast<float>(lo), static_cast<float>(hi)).release();
+  TensorRef r = unary(__func__, UnaryOp::Clamp, tx, static_cast<float>(lo), static_cast<float>(hi));
+  record_unary("clamp", UnaryOp::Clamp, tx, *r, static_cast<float>(lo), static_cast<float>(hi));
+  *out = r.release();
   GRL_API_END();
 }
 
@@ -259,6 +430,18 @@ extern "C" GRL_API grl_status grl_where(grl_tensor cond, grl_tensor a, grl_tenso
   Tensor& tb = arg_tensor(__func__, "b", b);
   GRL_CHECK_OUT(out);
   DeviceLock lock(ta.dev().mutex());
-  *out = where(__func__, tc, ta, tb).release();
+  TensorRef r = where(__func__, tc, ta, tb);
+  if (autograd::needs_grad({&ta, &tb})) {
+    TensorRef sc = autograd::saved(tc);
+    autograd::record("where", *r, {&tc, &ta, &tb}, [sc](Tensor& g) {
+      TensorRef zero = op::zeros_like(g);
+      std::vector<TensorRef> grads;
+      grads.emplace_back();
+      grads.push_back(where("backward", *sc, g, *zero));
+      grads.push_back(where("backward", *sc, *zero, g));
+      return grads;
+    });
+  }
+  *out = r.release();
   GRL_API_END();
 }

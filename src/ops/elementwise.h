@@ -23,5 +23,9 @@ TensorRef binary_scalar(const char* fn, BinaryOp op, Tensor& a, double s);
 // out = op(x; p0, p1).
 TensorRef unary(const char* fn, UnaryOp op, Tensor& x, float p0 = 0.f, float p1 = 0.f);
 TensorRef where(const char* fn, Tensor& cond, Tensor& a, Tensor& b);
+// g * f'(x) for a unary op (x and g of one shape and dtype).
+TensorRef unary_grad(UnaryOp op, Tensor& x, Tensor& g, float p0 = 0.f, float p1 = 0.f);
+// Records the backward rule of a unary op applied to x (producing out) when x requires grad.
+void record_unary(const char* name, UnaryOp op, Tensor& x, Tensor& out, float p0 = 0.f, float p1 = 0.f);
 
 }  // namespace grl

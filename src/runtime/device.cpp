@@ -180,8 +180,11 @@ void Device::choose_memory_types() {
   const auto local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
   const auto host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   int dev = -1;
-  if (info_.host_visible_device_memory) {
-    // Unified memory or resizable BAR covering the whole heap: zero-copy host access.
+  // Zero-copy only where host and device share memory (integrated GPUs, CPU drivers): on discrete
+  // GPUs with resizable BAR, host reads of device memory cross PCIe uncached, so transfers go
+  // through staging copies instead.
+  bool unified = info_.type == GRL_DEVICE_INTEGRATED_GPU || info_.type == GRL_DEVICE_CPU;
+  if (info_.host_visible_device_memory && unified) {
     for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
       auto f = mem.memoryTypes[t].propertyFlags;
       if ((f & (local | host)) == (local | host) &&
@@ -286,11 +289,13 @@ Block* Device::alloc(size_t bytes) {
   }
   stats_.bytes_in_use += size;
   stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
+  b->holders = 1;
   return b;
 }
 
 void Device::free(Block* b) {
-  if (!b) return;
+  if (!b || --b->holders > 0) return;  // a captured graph may still use it
+  if (capture_) labels_.erase(b);
   stats_.bytes_in_use -= b->size;
   stats_.bytes_cached += b->size;
   free_blocks_[b->size].push_back(b);
@@ -353,6 +358,7 @@ uint64_t Device::completed_serial() {
 }
 
 VkCommandBuffer Device::cmd() {
+  if (capture_) return capture_->cb;
   if (recording_) return open_.cb;
   if (!open_.pool) {
     // Reuse a finished frame's pool when there is one.
@@ -408,6 +414,15 @@ void Device::track(std::initializer_list<Block*> reads, std::initializer_list<Bl
     if (b) b->read_epoch = epoch_, b->last_serial = serial;
   for (Block* b : writes)
     if (b) b->write_epoch = epoch_, b->last_serial = serial;
+  if (capture_) {
+    for (auto list : {reads, writes})
+      for (Block* b : list)
+        if (b && b->capture_id != capture_->id) {
+          b->capture_id = capture_->id;
+          ++b->holders;
+          capture_->blocks.push_back(b);
+        }
+  }
 }
 
 VkPipeline Device::pipeline(const Kernel& kernel) {
@@ -444,6 +459,29 @@ void Device::dispatch(const Kernel& kernel, const void* push, uint32_t push_byte
   vk::vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p);
   if (push_bytes) vk::vkCmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
   vk::vkCmdDispatch(cb, gx, gy, gz);
+  if (capture_) {
+    std::string line = kernel.name();
+    auto describe = [&](Block* b) {
+      auto it = labels_.find(b);
+      return it == labels_.end() ? std::string("?") : it->second;
+    };
+    line += "(";
+    bool first = true;
+    for (Block* b : reads) {
+      if (!b) continue;
+      line += (first ? "" : ", ") + describe(b);
+      first = false;
+    }
+    line += ") -> ";
+    first = true;
+    for (Block* b : writes) {
+      if (!b || b == error_block_) continue;
+      line += (first ? "" : ", ") + describe(b);
+      first = false;
+    }
+    capture_->ops.push_back(std::move(line));
+    return;
+  }
   if (++recorded_ >= kMaxRecorded) flush();
 }
 
@@ -458,6 +496,9 @@ void Device::dispatch_1d(const Kernel& kernel, const void* push, uint32_t push_b
 }
 
 void Device::flush() {
+  if (capture_)
+    fail(GRL_ERROR_INVALID_ARGUMENT, "the device is capturing a graph: host reads and synchronization are not "
+         "possible until grl_graph_end_capture");
   if (!recording_) return;
   // Make everything written visible to host reads after the wait.
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -526,11 +567,15 @@ void Device::upload(Block* dst, size_t offset, const void* src, size_t bytes) {
   track({st}, {dst});
   VkBufferCopy region{0, offset, bytes};
   vk::vkCmdCopyBuffer(cb, st->buffer, dst->buffer, 1, &region);
-  free_staging(st);
+  if (capture_)
+    capture_->staging.push_back(st);  // replays copy from it again
+  else
+    free_staging(st);
 }
 
 void Device::download(Block* src, size_t offset, void* dst, size_t bytes) {
   if (bytes == 0) return;
+  if (capture_) flush();  // reports the capture error
   if (src->mapped) {
     if (!idle(src)) wait_serial(src->last_serial);
     std::memcpy(dst, src->mapped + offset, bytes);
@@ -566,6 +611,7 @@ void Device::copy(Block* src, size_t src_offset, Block* dst, size_t dst_offset, 
 // ------------------------------------------------------------------------------------------------
 uint64_t Device::error_address() {
   error_check_pending_ = true;
+  if (capture_) capture_->checks_errors = true;
   return error_block_->address;
 }
 
@@ -587,6 +633,89 @@ void Device::check_device_errors() {
   const char* op = words[1] < error_tags_.size() ? error_tags_[words[1]] : "a kernel";
   fail(GRL_ERROR_INDEX, "%s: index %lld is out of range (detected on the device; the affected "
        "output elements were set to zero)", op, static_cast<long long>(value));
+}
+
+
+// ------------------------------------------------------------------------------------------------
+// Capture and replay
+// ------------------------------------------------------------------------------------------------
+void Device::label(Block* b, std::string text) {
+  if (capture_ && b) labels_[b] = std::move(text);
+}
+
+void Device::begin_capture() {
+  if (capture_) fail(GRL_ERROR_INVALID_ARGUMENT, "grl_graph_begin_capture: the device is already capturing");
+  flush();  // earlier work goes first, in its own submission
+  auto c = std::make_unique<Capture>();
+  c->id = ++capture_ids_;
+  VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pci.queueFamilyIndex = queue_family_;
+  GRL_VK_CHECK(vk::vkCreateCommandPool(device_, &pci, nullptr, &c->pool));
+  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cai.commandPool = c->pool;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  GRL_VK_CHECK(vk::vkAllocateCommandBuffers(device_, &cai, &c->cb));
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT;
+  GRL_VK_CHECK(vk::vkBeginCommandBuffer(c->cb, &bi));
+  capture_ = std::move(c);
+  barrier();  // orders the graph after everything submitted before it, on every replay
+}
+
+std::unique_ptr<Capture> Device::end_capture() {
+  if (!capture_) fail(GRL_ERROR_INVALID_ARGUMENT, "grl_graph_end_capture: the device is not capturing");
+  barrier();  // and everything submitted after a replay after the graph
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vk::vkCmdPipelineBarrier(capture_->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                           VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+  VkResult r = vk::vkEndCommandBuffer(capture_->cb);
+  std::unique_ptr<Capture> c = std::move(capture_);
+  labels_.clear();
+  if (r != VK_SUCCESS) {
+    destroy_capture(*c);
+    vk_fail("vkEndCommandBuffer", r);
+  }
+  // The recorded work has not run: blocks it touched have no pending use from it yet.
+  return c;
+}
+
+void Device::replay(Capture& c) {
+  flush();  // bindings and earlier ops go first
+  uint64_t serial = submitted_serial_ + 1;
+  VkTimelineSemaphoreSubmitInfo ts{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
+  ts.signalSemaphoreValueCount = 1;
+  ts.pSignalSemaphoreValues = &serial;
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.pNext = &ts;
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &c.cb;
+  si.signalSemaphoreCount = 1;
+  si.pSignalSemaphores = &timeline_;
+  GRL_VK_CHECK(vk::vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE));
+  submitted_serial_ = serial;
+  ++stats_.submissions;
+  c.last_serial = serial;
+  for (Block* b : c.blocks) b->last_serial = serial;
+  if (c.checks_errors) error_check_pending_ = true;
+}
+
+void Device::destroy_capture(Capture& c) {
+  if (c.last_serial) wait_serial(c.last_serial);
+  for (Block* b : c.blocks) {
+    b->capture_id = 0;
+    free(b);
+  }
+  c.blocks.clear();
+  for (Block* st : c.staging) {
+    st->last_serial = c.last_serial;
+    free_staging(st);
+  }
+  c.staging.clear();
+  if (c.pool) vk::vkDestroyCommandPool(device_, c.pool, nullptr);
+  c.pool = VK_NULL_HANDLE;
 }
 
 }  // namespace grl

@@ -30,6 +30,21 @@ struct Block {
   uint64_t last_serial = 0;   // the submission that last used it (0: never)
   uint64_t read_epoch = 0;    // barrier epoch of the last GPU read / write
   uint64_t write_epoch = 0;
+  uint32_t holders = 0;       // tensor storage and captured graphs holding it
+  uint32_t capture_id = 0;    // capture that last touched it (to collect a graph's blocks once)
+};
+
+// Work recorded between begin_capture and end_capture: one command buffer that replays with a
+// single submission, and the blocks it touches (held until the graph goes away).
+struct Capture {
+  VkCommandPool pool = VK_NULL_HANDLE;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  std::vector<Block*> blocks;     // every block the work reads or writes (held)
+  std::vector<Block*> staging;    // upload sources the recorded copies read on every replay
+  std::vector<std::string> ops;   // one line per recorded kernel, for summaries
+  uint64_t last_serial = 0;       // submission of the latest replay
+  bool checks_errors = false;     // some kernel reports bad indices: check after replays
+  uint32_t id = 0;
 };
 
 // A kernel reference, resolved once per call site: `static Kernel k("elementwise/binary.f32")`.
@@ -88,6 +103,17 @@ class Device {
   uint32_t error_tag(const char* op_name);
   Block* error_block() { return error_block_; }
 
+  // ---- capture (see src/graph) ----
+  void begin_capture();
+  std::unique_ptr<Capture> end_capture();
+  bool capturing() const { return capture_ != nullptr; }
+  void replay(Capture& c);
+  void destroy_capture(Capture& c);  // gives the blocks back; waits for the last replay
+  // Describes a block's tensor for capture summaries (shape and dtype of its latest tensor).
+  void label(Block* b, std::string text);
+
+  void retain_block(Block* b) { ++b->holders; }
+
   // ---- stream ----
   void flush();                    // submit recorded work without waiting
   void synchronize();              // submit and wait for everything, then report device errors
@@ -143,6 +169,10 @@ class Device {
   std::vector<Frame> in_flight_;
   std::vector<Frame> spare_frames_;
   uint64_t epoch_ = 1;
+
+  std::unique_ptr<Capture> capture_;
+  uint32_t capture_ids_ = 0;
+  std::map<Block*, std::string> labels_;
 
   Block* error_block_ = nullptr;
   bool error_check_pending_ = false;

@@ -11,6 +11,10 @@
 
 #include "runtime/device.h"
 
+namespace grl::autograd {
+struct Meta;
+}
+
 struct grl_device_s {
   std::atomic<int64_t> refs{1};
   std::unique_ptr<grl::Device> impl;
@@ -56,6 +60,7 @@ struct grl_tensor_s {
   grl::Shape shape;
   std::array<int64_t, GRL_MAX_DIMS> stride{};  // in elements
   int64_t offset = 0;                          // in elements
+  std::shared_ptr<grl::autograd::Meta> ag;     // autograd state; null outside autograd
 
   grl::Device& dev() const { return *storage->owner->impl; }
   grl_device_s* device() const { return storage->owner; }

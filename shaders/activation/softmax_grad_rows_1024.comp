@@ -1,0 +1,9 @@
+#version 450
+//! variants: f32 f16 bf16
+// Softmax / log-softmax backward of contiguous rows of up to 1024 elements held in registers: 64
+// threads with 4 packs of 4 elements each (see softmax_grad_rows.glsl).
+#include "common/types.glsl"
+#include "common/typed.glsl"
+#define WG 64
+#define PACKS 4
+#include "activation/softmax_grad_rows.glsl"
