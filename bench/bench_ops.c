@@ -230,6 +230,93 @@ static void bench_memory_return(int small) {
   grl_tensor_release(x);
 }
 
+
+/* MLP 784-256-256-10 training step, batch 64, Adam: eager, and replayed from a captured graph. */
+typedef struct {
+  grl_tensor w[6];
+  grl_optimizer opt;
+  grl_tensor x, y;
+} MlpBench;
+
+static grl_tensor mlp_step(MlpBench* m) {
+  grl_tensor h1, a1, h2, a2, logits, loss;
+  CHECK(grl_optimizer_zero_grad(m->opt));
+  CHECK(grl_linear(m->x, m->w[0], m->w[1], &h1));
+  CHECK(grl_relu(h1, &a1));
+  CHECK(grl_linear(a1, m->w[2], m->w[3], &h2));
+  CHECK(grl_relu(h2, &a2));
+  CHECK(grl_linear(a2, m->w[4], m->w[5], &logits));
+  CHECK(grl_cross_entropy(logits, m->y, -100, 0.0, GRL_REDUCTION_MEAN, &loss));
+  CHECK(grl_tensor_backward(loss, NULL, 0));
+  CHECK(grl_optimizer_step(m->opt));
+  grl_tensor_release(h1);
+  grl_tensor_release(a1);
+  grl_tensor_release(h2);
+  grl_tensor_release(a2);
+  grl_tensor_release(logits);
+  return loss;
+}
+
+static void bench_mlp(void) {
+  if (!wanted("mlp_train_step")) return;
+  const int64_t sizes[4] = {784, 256, 256, 10};
+  MlpBench m;
+  for (int l = 0; l < 3; ++l) {
+    int64_t ws[2] = {sizes[l + 1], sizes[l]}, bs[1] = {sizes[l + 1]};
+    CHECK(grl_tensor_empty(dev, GRL_F32, ws, 2, &m.w[2 * l]));
+    CHECK(grl_init_kaiming_uniform_(m.w[2 * l], sqrt(5.0), GRL_FAN_IN, 10 + l));
+    double bound = 1.0 / sqrt((double)sizes[l]);
+    CHECK(grl_rand_uniform(dev, bs, 1, GRL_F32, -bound, bound, 20 + l, 0, &m.w[2 * l + 1]));
+    CHECK(grl_tensor_set_requires_grad(m.w[2 * l], 1));
+    CHECK(grl_tensor_set_requires_grad(m.w[2 * l + 1], 1));
+  }
+  grl_optimizer_options oo = GRL_OPTIMIZER_OPTIONS_INIT(GRL_OPTIM_ADAM);
+  oo.lr = 1e-3;
+  CHECK(grl_optimizer_create(m.w, 6, &oo, &m.opt));
+  int64_t xs[2] = {64, 784}, ys[1] = {64};
+  m.x = randn(xs, 2, GRL_F32, 30);
+  grl_tensor yf;
+  CHECK(grl_rand_uniform(dev, ys, 1, GRL_F32, 0.0, 10.0, 31, 0, &yf));
+  CHECK(grl_cast(yf, GRL_I64, &m.y));
+  grl_tensor_release(yf);
+
+  enum { STEPS = 100 };
+  double times[16];
+  for (int round = 0; round < 16; ++round) {
+    double t0 = now_s();
+    for (int i = 0; i < STEPS; ++i) grl_tensor_release(mlp_step(&m));
+    CHECK(grl_device_synchronize(dev));
+    times[round] = (now_s() - t0) * 1e3 / STEPS;
+  }
+  qsort(times + 1, 15, sizeof(double), cmp_double);
+  record("mlp_train_step_b64", times[8], 1000.0 / times[8], "steps/s");
+
+  grl_graph graph;
+  CHECK(grl_graph_begin_capture(dev));
+  grl_tensor loss = mlp_step(&m);
+  CHECK(grl_graph_end_capture(dev, &graph));
+  for (int round = 0; round < 16; ++round) {
+    double t0 = now_s();
+    for (int i = 0; i < STEPS; ++i) CHECK(grl_graph_replay(graph));
+    CHECK(grl_device_synchronize(dev));
+    times[round] = (now_s() - t0) * 1e3 / STEPS;
+  }
+  qsort(times + 1, 15, sizeof(double), cmp_double);
+  record("mlp_train_step_b64_graph", times[8], 1000.0 / times[8], "steps/s");
+  float l;
+  CHECK(grl_tensor_download(loss, &l, sizeof l));
+  if (!(l == l) || l > 100) {
+    fprintf(stderr, "mlp loss after training is %g\n", l);
+    exit(1);
+  }
+  grl_tensor_release(loss);
+  grl_graph_release(graph);
+  grl_optimizer_release(m.opt);
+  for (int i = 0; i < 6; ++i) grl_tensor_release(m.w[i]);
+  grl_tensor_release(m.x);
+  grl_tensor_release(m.y);
+}
+
 int main(int argc, char** argv) {
   const char* json_path = NULL;
   int small = 0;
@@ -265,6 +352,7 @@ int main(int argc, char** argv) {
     bench_matmul(4096, GRL_F16, "float16", 10);
   }
   bench_linear(small);
+  bench_mlp();
   if (json) {
     fprintf(json, "\n}}\n");
     fclose(json);

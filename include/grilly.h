@@ -468,8 +468,16 @@ GRL_API grl_status grl_init_kaiming_normal_(grl_tensor t, double a, grl_fan_mode
 
 
 /* ------------------------------------------------------------------------------------------------
- * Losses (differentiable; floating inputs). reduction: GRL_REDUCTION_NONE keeps the per-element
- * (or per-sample) losses, MEAN averages them (cross_entropy/nll: over non-ignored targets), SUM sums.
+ * Losses (differentiable; floating inputs: f32, f16, bf16, computed in f32, the result in the
+ * input's dtype). reduction: GRL_REDUCTION_NONE keeps the per-element (or per-sample) losses, MEAN
+ * averages them (cross_entropy/nll with class indices: over non-ignored targets, NaN when there
+ * are none, as PyTorch), SUM sums; MEAN and SUM give a 0-d tensor. Over no elements MEAN is NaN
+ * and SUM 0. Targets must have the input's dtype and shape unless stated otherwise (shape
+ * mismatches are GRL_ERROR_SHAPE naming both shapes, dtype mismatches GRL_ERROR_DTYPE). Backward:
+ * the input and floating targets get gradients (as PyTorch: mse, l1, smooth_l1, huber, bce,
+ * bce_with_logits and kl_div targets, soft cross_entropy targets, margin_ranking's y); class
+ * indices, labels y of cosine_embedding/contrastive, weight and pos_weight get none. The
+ * gradient at a kink is PyTorch's (l1 at 0: 0; a hinge max(0, v) at v = 0: passes).
  * --------------------------------------------------------------------------------------------- */
 typedef enum grl_reduction {
   GRL_REDUCTION_NONE = 0,
@@ -478,46 +486,59 @@ typedef enum grl_reduction {
   GRL_REDUCTION_FORCE32 = 0x7fffffff
 } grl_reduction;
 
+/* (input - target)^2 and |input - target|. */
 GRL_API grl_status grl_mse_loss(grl_tensor input, grl_tensor target, grl_reduction reduction,
                                 grl_tensor* out);
 GRL_API grl_status grl_l1_loss(grl_tensor input, grl_tensor target, grl_reduction reduction,
                                grl_tensor* out);
 /* Huber with threshold beta: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (PyTorch's
- * smooth_l1); huber_loss is delta * smooth_l1 with beta = delta. */
+ * smooth_l1; beta >= 0, 0 gives l1); huber_loss is delta * smooth_l1 with beta = delta (> 0). */
 GRL_API grl_status grl_smooth_l1_loss(grl_tensor input, grl_tensor target, double beta,
                                       grl_reduction reduction, grl_tensor* out);
 GRL_API grl_status grl_huber_loss(grl_tensor input, grl_tensor target, double delta,
                                   grl_reduction reduction, grl_tensor* out);
-/* input: logits [N, C] (or [N, C, d...]); target: class indices (I32/I64) [N] (or [N, d...]) with
- * ignore_index, or probabilities of input's shape. label_smoothing in [0, 1]. */
+/* input: logits [N, C] (or [N, C, d...], or [C]); target: class indices (I32/I64) [N] (or
+ * [N, d...], or 0-d) with ignore_index, or probabilities of input's shape and dtype. loss =
+ * (1 - label_smoothing) * -log_softmax[target] + label_smoothing / C * sum_c -log_softmax[c]
+ * (probabilities: sum_c -((1 - ls) p_c + ls / C) log_softmax[c]); label_smoothing in [0, 1].
+ * MEAN with probabilities averages over the N * d... positions. NONE gives shape [N, d...] with 0
+ * at ignored positions. A class index outside [0, C) other than ignore_index is reported like the
+ * indexing ops' indices (GRL_OK now, GRL_ERROR_INDEX naming the index at the next synchronize or
+ * download; that position contributes 0 and is not counted). */
 GRL_API grl_status grl_cross_entropy(grl_tensor input, grl_tensor target, int64_t ignore_index,
                                      double label_smoothing, grl_reduction reduction,
                                      grl_tensor* out);
-/* input: log-probabilities [N, C]; target: class indices [N]. */
+/* input: log-probabilities [N, C] (or [N, C, d...], or [C]); target: class indices as for
+ * cross_entropy (reported the same way when out of range); loss = -input[target]. */
 GRL_API grl_status grl_nll_loss(grl_tensor input, grl_tensor target, int64_t ignore_index,
                                 grl_reduction reduction, grl_tensor* out);
-/* input: probabilities in (0, 1); logs are clamped at -100 as in PyTorch. weight may be NULL. */
+/* input: probabilities in [0, 1]; -w (t log(x) + (1 - t) log(1 - x)) with both logs clamped at
+ * -100 as in PyTorch. weight (input's dtype, broadcast to input's shape) may be NULL. */
 GRL_API grl_status grl_binary_cross_entropy(grl_tensor input, grl_tensor target, grl_tensor weight,
                                             grl_reduction reduction, grl_tensor* out);
-/* Numerically stable; pos_weight (broadcast over the last axis) may be NULL. */
+/* Numerically stable (1 - t) x + (1 + (pos_weight - 1) t) log(1 + exp(-x)); pos_weight (input's
+ * dtype, broadcast to input's shape, typically [C] over the last axis) may be NULL. */
 GRL_API grl_status grl_bce_with_logits(grl_tensor input, grl_tensor target, grl_tensor pos_weight,
                                        grl_reduction reduction, grl_tensor* out);
-/* input: log-probabilities; target: probabilities (or log-probabilities when log_target).
- * GRL_REDUCTION_MEAN here is PyTorch's 'batchmean' (sum / N). */
+/* input: log-probabilities; target: probabilities, t log(t) - t input (0 where t = 0), or, when
+ * log_target (0 or 1), log-probabilities, exp(t) (t - input). GRL_REDUCTION_MEAN here is
+ * PyTorch's 'batchmean' (sum / input's first dim; a 0-d input divides by 1). */
 GRL_API grl_status grl_kl_div(grl_tensor input, grl_tensor target, uint32_t log_target,
                               grl_reduction reduction, grl_tensor* out);
-/* x1, x2 [N, D], y [N] of +1/-1: 1 - cos for y = 1, max(0, cos - margin) for y = -1. */
+/* x1, x2 [N, D] (or [D]), y [N] (or 0-d) of +1/-1 in any dtype: 1 - cos for y = 1, max(0, cos -
+ * margin) for y = -1, 0 for other y; cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)). */
 GRL_API grl_status grl_cosine_embedding_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
                                              grl_reduction reduction, grl_tensor* out);
-/* max(0, -y (x1 - x2) + margin), x1, x2, y [N]. */
+/* max(0, -y (x1 - x2) + margin), x1, x2 of one shape ([N]), y in any dtype broadcast to it. */
 GRL_API grl_status grl_margin_ranking_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
                                            grl_reduction reduction, grl_tensor* out);
-/* max(0, ||a - p||_p - ||a - n||_p + margin) over rows of [N, D] (eps 1e-6 inside the norm). */
+/* max(0, ||a - p + eps||_p - ||a - n + eps||_p + margin) over rows of [N, D] (or [D]), eps 1e-6
+ * (PyTorch's pairwise_distance), p finite > 0. */
 GRL_API grl_status grl_triplet_margin_loss(grl_tensor anchor, grl_tensor positive,
                                            grl_tensor negative, double margin, double p,
                                            grl_reduction reduction, grl_tensor* out);
-/* Contrastive (Hadsell et al.): y = 1 similar: d^2; y = 0: max(0, margin - d)^2, d = ||x1 - x2||,
- * halved. x1, x2 [N, D], y [N]. */
+/* Contrastive (Hadsell et al.): 0.5 (y d^2 + (1 - y) max(0, margin - d)^2), d = ||x1 - x2||: y = 1
+ * similar, y = 0 dissimilar. x1, x2 [N, D] (or [D]), y [N] (or 0-d) in any dtype. */
 GRL_API grl_status grl_contrastive_loss(grl_tensor x1, grl_tensor x2, grl_tensor y, double margin,
                                         grl_reduction reduction, grl_tensor* out);
 

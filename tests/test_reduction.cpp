@@ -1,5 +1,5 @@
 // Reduction family: sum, mean, var, std, max, min, argmax, argmin, norm, logsumexp and cumsum over
-// every dtype they take, against float64 references written here.
+// every dtype they take, and their backward rules, against float64 references written here.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -636,4 +636,323 @@ TEST_F(Reduction, BadInputs) {
   EXPECT_GRL_ERROR(grl_argmin(tx, 0, 0, nullptr), GRL_ERROR_NULL_ARGUMENT, "'out'");
   EXPECT_GRL_ERROR(grl_cumsum(tx, 0, nullptr), GRL_ERROR_NULL_ARGUMENT, "'out'");
   EXPECT_EQ(out.t, nullptr);
+}
+
+// ---- backward ------------------------------------------------------------------------------------
+
+namespace {
+
+// Flat input indices of each output position's line, in the order group() lists their values.
+std::vector<std::vector<int64_t>> lines(const Shape& s, const std::vector<bool>& red) {
+  const size_t nd = s.size();
+  Shape kept;
+  for (size_t d = 0; d < nd; ++d)
+    if (!red[d]) kept.push_back(s[d]);
+  std::vector<std::vector<int64_t>> l(static_cast<size_t>(numel(kept)));
+  auto st = strides(s), kst = strides(kept);
+  for (int64_t i = 0; i < numel(s); ++i) {
+    int64_t o = 0, rem = i;
+    size_t k = 0;
+    for (size_t d = 0; d < nd; ++d) {
+      int64_t c = rem / st[d];
+      rem %= st[d];
+      if (!red[d]) o += c * kst[k++];
+    }
+    l[static_cast<size_t>(o)].push_back(i);
+  }
+  return l;
+}
+
+// g * d out / d x for the elements of one line, in float64 (ties share g equally).
+using LineGrad = std::function<Values(const Values& v, double g)>;
+
+double sgn(double x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
+
+LineGrad grad_of_extreme(bool is_max, bool of_abs) {
+  return [is_max, of_abs](const Values& v, double g) {
+    Values a = v;
+    if (of_abs)
+      for (auto& x : a) x = std::abs(x);
+    double e = is_max ? ref_max(a) : ref_min(a), n = 0;
+    for (double x : a) n += x == e;
+    Values d(v.size());
+    for (size_t i = 0; i < v.size(); ++i) d[i] = a[i] == e ? g / n * (of_abs ? sgn(v[i]) : 1) : 0;
+    return d;
+  };
+}
+
+struct BackwardCase {
+  std::string name;
+  AxesFn call;
+  LineGrad grad;
+};
+
+std::vector<BackwardCase> backward_cases() {
+  std::vector<BackwardCase> c = {
+      {"sum", grl_sum, [](const Values& v, double g) { return Values(v.size(), g); }},
+      {"mean", grl_mean, [](const Values& v, double g) { return Values(v.size(), g / static_cast<double>(v.size())); }},
+      {"max", grl_max, grad_of_extreme(true, false)},
+      {"min", grl_min, grad_of_extreme(false, false)},
+      {"logsumexp", grl_logsumexp,
+       [](const Values& v, double g) {
+         double l = ref_lse(v);
+         Values d;
+         for (double x : v) d.push_back(g * std::exp(x - l));
+         return d;
+       }},
+  };
+  for (int corr : {0, 1}) {
+    auto centred = [corr](const Values& v, double g, bool is_std) {
+      double m = ref_mean(v), div = static_cast<double>(v.size()) - corr, s = std::sqrt(ref_var(v, corr));
+      Values d;
+      for (double x : v) d.push_back(is_std ? (s == 0 ? 0 : (x - m) * g / (div * s)) : 2 * (x - m) * g / div);
+      return d;
+    };
+    c.push_back({"var c" + std::to_string(corr),
+                 [corr](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) {
+                   return grl_var(x, a, n, corr, k, o);
+                 },
+                 [centred](const Values& v, double g) { return centred(v, g, false); }});
+    c.push_back({"std c" + std::to_string(corr),
+                 [corr](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) {
+                   return grl_std(x, a, n, corr, k, o);
+                 },
+                 [centred](const Values& v, double g) { return centred(v, g, true); }});
+  }
+  for (double p : {1.0, 2.0, 3.0, kInf}) {
+    LineGrad lg = std::isinf(p) ? grad_of_extreme(true, true) : [p](const Values& v, double g) {
+      double n = ref_norm(v, p);
+      Values d;
+      for (double x : v) d.push_back(p == 1 ? sgn(x) * g : n == 0 ? 0 : sgn(x) * std::pow(std::abs(x) / n, p - 1) * g);
+      return d;
+    };
+    c.push_back({"norm p=" + std::to_string(p),
+                 [p](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) {
+                   return grl_norm(x, p, a, n, k, o);
+                 },
+                 lg});
+  }
+  return c;
+}
+
+// Runs c forward and backward on x (already rounded to dt) with a random output gradient and
+// checks x's gradient against the float64 rule, to rtol plus atol times the largest |gradient|.
+void check_backward(grl_device dev, const BackwardCase& c, const Host& x, grl_dtype dt, const std::vector<bool>& red,
+                    const std::vector<int32_t>& axes, bool keepdim, Tol t, const std::string& what) {
+  T tx(upload(dev, x, dt)), y, dx;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(tx, 1));
+  ASSERT_GRL_OK(c.call(tx, axes.empty() ? nullptr : axes.data(), static_cast<int32_t>(axes.size()), keepdim, y.out()));
+  EXPECT_EQ(std::string(grl_tensor_grad_fn_name(y)), c.name.substr(0, c.name.find(' ')));
+  int64_t shape[8];
+  const int32_t nd = grl_tensor_ndim(y);
+  grl_tensor_shape(y, shape);
+  Host g = Host::random(Shape(shape, shape + nd), rng(), -1, 1);
+  for (auto& v : g.v) v = round_to(dt, v);
+  T tg(upload(dev, g, dt));
+  ASSERT_GRL_OK(grl_tensor_backward(y, tg, 0));
+  ASSERT_GRL_OK(grl_tensor_grad(tx, dx.out()));
+  ASSERT_NE(dx.t, nullptr) << c.name << " " << what;
+  EXPECT_EQ(grl_tensor_dtype(dx), dt);
+  Host ref = Host::zeros(x.shape);
+  const auto l = lines(x.shape, red);
+  double big = 0;
+  for (size_t o = 0; o < l.size(); ++o) {
+    Values v;
+    for (int64_t i : l[o]) v.push_back(x[i]);
+    Values d = c.grad(v, g.v[o]);
+    for (size_t k = 0; k < d.size(); ++k) {
+      ref[l[o][k]] = d[k];
+      big = std::max(big, std::abs(d[k]));
+    }
+  }
+  EXPECT_TRUE(close(download(dx), ref, {t.rtol, t.atol * big})) << c.name << " " << grl_dtype_name(dt) << " " << what;
+}
+
+}  // namespace
+
+TEST_F(Reduction, BackwardOverLongAxesMatchesFloat64) {
+  // The forward's two-stage path, so the saved mean and logsumexp come from its second pass and
+  // the counts of ties from a split count.
+  struct L {
+    Shape s;
+    std::vector<int32_t> axes;
+  };
+  const std::vector<L> longs = {{{4096 * 3 + 7}, {}}, {{3, 5000, 7}, {1}}, {{2, 3000, 40}, {-2}},
+                                {{2, 20000}, {1}},    {{20000, 3}, {0}},   {{6, 50, 4, 7}, {0, 2}}};
+  for (const auto& l : longs) {
+    std::vector<bool> red(l.s.size(), l.axes.empty());
+    for (int32_t a : l.axes) red[static_cast<size_t>(a < 0 ? a + static_cast<int32_t>(l.s.size()) : a)] = true;
+    Host x = sample(l.s, GRL_F32);
+    for (const auto& c : backward_cases())
+      check_backward(dev, c, x, GRL_F32, red, l.axes, false, {1e-4, 1e-5}, describe(l.s, l.axes, false));
+  }
+}
+
+TEST_F(Reduction, BackwardInHalfPrecision) {
+  // The gradient keeps x's dtype; the saved mean and logsumexp stay f32, so the error is about
+  // the rounding of the gradient and of the result y itself.
+  struct S {
+    Shape s;
+    std::vector<int32_t> axes;
+    bool keepdim;
+  };
+  const std::vector<S> shapes = {{{3, 5}, {1}, false}, {{2, 3, 4}, {0, 2}, true}, {{1031}, {}, false}};
+  for (grl_dtype dt : {GRL_F16, GRL_BF16}) {
+    const Tol t = tol(dt);
+    for (const auto& s : shapes) {
+      std::vector<bool> red(s.s.size(), s.axes.empty());
+      for (int32_t a : s.axes) red[static_cast<size_t>(a)] = true;
+      Host x = sample(s.s, dt);
+      for (const auto& c : backward_cases())
+        check_backward(dev, c, x, dt, red, s.axes, s.keepdim, {2 * t.rtol, t.atol}, describe(s.s, s.axes, s.keepdim));
+    }
+  }
+  // logsumexp of large values: a bf16 result rounds by about |lse| 2^-9 = 0.06 near 30, which
+  // would shift every exp(x - lse) by 6% without the f32 copy the forward keeps for the backward.
+  Host x = Host::random({4, 33}, rng(), 28, 32);
+  for (auto& v : x.v) v = round_to(GRL_BF16, v);
+  for (const auto& c : backward_cases())
+    if (c.name == "logsumexp") check_backward(dev, c, x, GRL_BF16, {false, true}, {1}, false, {2e-2, 1e-2}, "large bf16");
+}
+
+TEST_F(Reduction, MaxMinTiesShareTheGradient) {
+  const double nan = kNaN;
+  Host x = Host::zeros({4, 5});
+  x.v = {1, 3, 3, 2, 0,   5, 5, 5, 5, 5,   -1, -4, 2, -4, 2,   0, nan, 1, nan, 2};
+  Host g = Host::zeros({4});
+  g.v = {1, 2, 3, 4};
+  const int32_t ax = 1;
+  // As PyTorch's amax/amin: g / (number of elements equal to the result); NaN results go to NaNs.
+  Host want_max = Host::zeros({4, 5}), want_min = Host::zeros({4, 5});
+  want_max.v = {0, .5, .5, 0, 0,   .4, .4, .4, .4, .4,   0, 0, 1.5, 0, 1.5,   0, 2, 0, 2, 0};
+  want_min.v = {0, 0, 0, 0, 1,     .4, .4, .4, .4, .4,   0, 1.5, 0, 1.5, 0,   0, 2, 0, 2, 0};
+  for (grl_dtype dt : {GRL_F32, GRL_BF16}) {
+    for (bool is_max : {true, false}) {
+      T tx(upload(dev, x, dt)), tg(upload(dev, g, dt)), y, dx;
+      ASSERT_GRL_OK(grl_tensor_set_requires_grad(tx, 1));
+      ASSERT_GRL_OK((is_max ? grl_max : grl_min)(tx, &ax, 1, 0, y.out()));
+      ASSERT_GRL_OK(grl_tensor_backward(y, tg, 0));
+      ASSERT_GRL_OK(grl_tensor_grad(tx, dx.out()));
+      EXPECT_TRUE(close(download(dx), is_max ? want_max : want_min, tol(dt))) << grl_dtype_name(dt) << " " << is_max;
+    }
+  }
+  // The INFINITY norm shares among the ties of |x| and keeps the sign.
+  Host xn = Host::zeros({5});
+  xn.v = {-3, 3, 1, -2, 0};
+  T tn(upload(dev, xn)), yn, dn;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(tn, 1));
+  ASSERT_GRL_OK(grl_norm(tn, kInf, nullptr, 0, 0, yn.out()));
+  ASSERT_GRL_OK(grl_tensor_backward(yn, nullptr, 0));
+  ASSERT_GRL_OK(grl_tensor_grad(tn, dn.out()));
+  EXPECT_EQ(download(dn).v, (Values{-0.5, 0.5, 0, 0, 0}));
+  // Three maxima and two minima in a long vector (a count split over chunks), over every axis.
+  Host xl = Host::random({4096 * 3 + 7}, rng(), -2, 2);
+  for (int64_t i : {5, 7000, 12290}) xl[i] = 5;
+  for (int64_t i : {1, 9000}) xl[i] = -5;
+  for (bool is_max : {true, false}) {
+    T tx(upload(dev, xl)), y, dx;
+    ASSERT_GRL_OK(grl_tensor_set_requires_grad(tx, 1));
+    ASSERT_GRL_OK((is_max ? grl_max : grl_min)(tx, nullptr, 0, 1, y.out()));
+    ASSERT_GRL_OK(grl_tensor_backward(y, nullptr, 0));
+    ASSERT_GRL_OK(grl_tensor_grad(tx, dx.out()));
+    Host want = Host::zeros(xl.shape);
+    for (int64_t i = 0; i < xl.numel(); ++i) want[i] = xl[i] == (is_max ? 5 : -5) ? (is_max ? 1.0 / 3 : 0.5) : 0;
+    EXPECT_TRUE(close(download(dx), want, {1e-6, 0})) << is_max;
+  }
+}
+
+TEST_F(Reduction, CumsumBackwardIsAReverseScan) {
+  struct C {
+    Shape s;
+    int32_t axis;
+  };
+  // Short lines, then long rows and a long middle axis (reverse blocked scans with carries).
+  const std::vector<C> cases = {{{1}, 0},         {{1031}, -1},       {{3, 5}, 0},  {{2, 3, 4}, 1},
+                                {{3, 20000}, 1}, {{4, 3000, 5}, 1}, {{30000}, 0}};
+  for (const auto& c : cases) {
+    const int nd = static_cast<int>(c.s.size());
+    const int axis = c.axis < 0 ? c.axis + nd : c.axis;
+    for (grl_dtype dt : {GRL_F32, GRL_BF16}) {
+      Host x = sample(c.s, dt), g = sample(c.s, dt);
+      T tx(upload(dev, x, dt)), tg(upload(dev, g, dt)), y, dx;
+      ASSERT_GRL_OK(grl_tensor_set_requires_grad(tx, 1));
+      ASSERT_GRL_OK(grl_cumsum(tx, c.axis, y.out()));
+      EXPECT_EQ(std::string(grl_tensor_grad_fn_name(y)), "cumsum");
+      ASSERT_GRL_OK(grl_tensor_backward(y, tg, 0));
+      ASSERT_GRL_OK(grl_tensor_grad(tx, dx.out()));
+      Host ref = Host::zeros(c.s);
+      Values scale(ref.v.size());
+      auto st = strides(c.s);
+      const int64_t stride = st[static_cast<size_t>(axis)], len = c.s[static_cast<size_t>(axis)];
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        if ((i / stride) % len != 0) continue;
+        double acc = 0, abs_acc = 0;
+        for (int64_t r = len - 1; r >= 0; --r) {
+          int64_t k = i + r * stride;
+          acc += g[k];
+          abs_acc += std::abs(g[k]);
+          ref[k] = round_to(dt, acc);
+          scale[static_cast<size_t>(k)] = abs_acc;
+        }
+      }
+      double rtol = dt == GRL_F32 ? 2e-6 : tol(dt).rtol;
+      EXPECT_TRUE(near(download(dx), ref, scale, rtol, 2e-6)) << grl_dtype_name(dt) << " " << str(c.s) << " axis "
+                                                               << c.axis;
+    }
+  }
+}
+
+TEST_F(Reduction, BackwardEdgeCases) {
+  const int32_t ax1 = 1, ax0 = 0;
+  // argmax/argmin have no gradient: their results stay outside autograd.
+  Host h = Host::random({3, 4}, rng());
+  T tx(upload(dev, h)), out;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(tx, 1));
+  ASSERT_GRL_OK(grl_argmax(tx, 1, 0, out.out()));
+  EXPECT_EQ(grl_tensor_requires_grad(out), 0u);
+  ASSERT_GRL_OK(grl_argmin(tx, 0, 1, out.out()));
+  EXPECT_EQ(grl_tensor_requires_grad(out), 0u);
+
+  // Constant lines: std's gradient is 0 there (not 0/0), var's exactly 0; norm 2 of a zero line
+  // gives 0, and norm 0 (a count of nonzeros) a zero gradient everywhere rather than none.
+  Host o = Host::zeros({3});
+  for (auto& v : o.v) v = 1;
+  T ones(upload(dev, o));
+  Host c = Host::zeros({3, 4});
+  for (int i = 0; i < 4; ++i) c[i] = 1.5, c[4 + i] = -2;  // row 2 all zeros
+  struct Z {
+    const char* name;
+    AxesFn call;
+  };
+  const std::vector<Z> zs = {
+      {"std", [](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) { return grl_std(x, a, n, 1, k, o); }},
+      {"var", [](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) { return grl_var(x, a, n, 0, k, o); }},
+      {"norm", [](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) { return grl_norm(x, 2, a, n, k, o); }},
+      {"norm0", [](grl_tensor x, const int32_t* a, int32_t n, uint32_t k, grl_tensor* o) { return grl_norm(x, 0, a, n, k, o); }},
+  };
+  for (const auto& z : zs) {
+    T tc(upload(dev, c)), yc, dc;
+    ASSERT_GRL_OK(grl_tensor_set_requires_grad(tc, 1));
+    ASSERT_GRL_OK(z.call(tc, &ax1, 1, 0, yc.out()));
+    ASSERT_GRL_OK(grl_tensor_backward(yc, ones, 0));
+    ASSERT_GRL_OK(grl_tensor_grad(tc, dc.out()));
+    ASSERT_NE(dc.t, nullptr) << z.name;
+    Host got = download(dc);
+    for (int i = std::string(z.name) == "norm" ? 8 : 0; i < 12; ++i) EXPECT_EQ(got[i], 0) << z.name << " [" << i << "]";
+  }
+
+  // Empty inputs: the gradient is empty with x's shape.
+  Host e = Host::zeros({0, 3});
+  T te(upload(dev, e)), ge(upload(dev, Host::zeros({3}))), ye, de;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(te, 1));
+  ASSERT_GRL_OK(grl_sum(te, &ax0, 1, 0, ye.out()));
+  ASSERT_GRL_OK(grl_tensor_backward(ye, ge, 0));
+  ASSERT_GRL_OK(grl_tensor_grad(te, de.out()));
+  EXPECT_EQ(download(de).shape, (Shape{0, 3}));
+  T te2(upload(dev, e)), ge2(upload(dev, Host::zeros({0}))), ye2, de2;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(te2, 1));
+  ASSERT_GRL_OK(grl_max(te2, &ax1, 1, 0, ye2.out()));
+  ASSERT_GRL_OK(grl_tensor_backward(ye2, ge2, 0));
+  ASSERT_GRL_OK(grl_tensor_grad(te2, de2.out()));
+  EXPECT_EQ(download(de2).shape, (Shape{0, 3}));
 }

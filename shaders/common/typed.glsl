@@ -33,3 +33,9 @@
 #else
 #error "typed.glsl needs one of T_F32 T_F16 T_BF16 T_I32 T_I64 T_U8"
 #endif
+
+// Four consecutive elements at 4*q as one 16-byte access (f32 kernels; the caller checks alignment).
+#if defined(T_F32)
+#define LD4(p, q) F32x4Buf(p).v[q]
+#define ST4(p, q, x) F32x4Buf(p).v[q] = (x)
+#endif

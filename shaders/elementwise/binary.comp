@@ -14,8 +14,8 @@ layout(push_constant) uniform Push {
   uint n;
   uint op;
   uint ndim;
-  uint scalar;  // 1: b is the scalar operand
-  uint pad;
+  uint scalar;   // 1: b is the scalar operand
+  uint vec4_ok;  // 1: flat, n % 4 == 0 and 16-byte aligned (f32 arithmetic only)
   uint shape[4];
   uint sa[4];
   uint sb[4];
@@ -65,8 +65,32 @@ CT do_pow(CT x, CT y) {
 CT do_div(CT x, CT y) { return y == CT(0) ? CT(0) : x / y; }  // integer division truncates
 #endif
 
+CT arith(CT x, CT y) {
+  switch (pc.op) {
+    case OP_ADD: return x + y;
+    case OP_SUB: return x - y;
+    case OP_MUL: return x * y;
+    case OP_DIV: return do_div(x, y);
+    case OP_POW: return do_pow(x, y);
+    case OP_MIN: return min(x, y);
+    case OP_MAX: return max(x, y);
+    case OP_RSUB: return y - x;
+    case OP_RDIV: return do_div(y, x);
+    default: return do_pow(y, x);
+  }
+}
+
 void main() {
   uint i = flat_group() * 256u + gl_LocalInvocationID.x;
+#if defined(T_F32)
+  if (pc.vec4_ok != 0u) {
+    if (i * 4u >= pc.n) return;
+    vec4 x = LD4(pc.a, i);
+    vec4 y = pc.scalar != 0u ? vec4(pc.fscalar) : LD4(pc.b, i);
+    ST4(pc.out_, i, vec4(arith(x.x, y.x), arith(x.y, y.y), arith(x.z, y.z), arith(x.w, y.w)));
+    return;
+  }
+#endif
   if (i >= pc.n) return;
   uint ia = i, ib = i;
   if (pc.ndim > 0u) {
@@ -99,18 +123,5 @@ void main() {
     U8Buf(pc.out_).v[i] = uint8_t(r ? 1u : 0u);
     return;
   }
-  CT r;
-  switch (pc.op) {
-    case OP_ADD: r = x + y; break;
-    case OP_SUB: r = x - y; break;
-    case OP_MUL: r = x * y; break;
-    case OP_DIV: r = do_div(x, y); break;
-    case OP_POW: r = do_pow(x, y); break;
-    case OP_MIN: r = min(x, y); break;
-    case OP_MAX: r = max(x, y); break;
-    case OP_RSUB: r = y - x; break;
-    case OP_RDIV: r = do_div(y, x); break;
-    default: r = do_pow(y, x); break;
-  }
-  ST(pc.out_, i, r);
+  ST(pc.out_, i, arith(x, y));
 }

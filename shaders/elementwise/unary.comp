@@ -13,7 +13,7 @@ layout(push_constant) uniform Push {
   uint n;
   uint op;
   uint ndim;
-  uint pad;
+  uint vec4_ok;  // 1: flat, n % 4 == 0 and 16-byte aligned (f32 only)
   float p0;
   float p1;
   uint shape[4];
@@ -66,19 +66,7 @@ float softplus(float v, float beta, float threshold) {
 }
 #endif
 
-void main() {
-  uint i = flat_group() * 256u + gl_LocalInvocationID.x;
-  if (i >= pc.n) return;
-  uint ix = i;
-  if (pc.ndim > 0u) {
-    uint rem = i;
-    ix = 0u;
-    for (int d = int(pc.ndim) - 1; d >= 0; --d) {
-      ix += (rem % pc.shape[d]) * pc.sx[d];
-      rem /= pc.shape[d];
-    }
-  }
-  CT v = LD(pc.x, ix);
+CT apply(CT v) {
   CT r = v;
   switch (pc.op) {
     case OP_NEG: r = -v; break;
@@ -111,5 +99,28 @@ void main() {
 #endif
     default: break;
   }
-  ST(pc.out_, i, r);
+  return r;
+}
+
+void main() {
+  uint i = flat_group() * 256u + gl_LocalInvocationID.x;
+#if defined(T_F32)
+  if (pc.ndim == 0u && pc.vec4_ok != 0u) {  // flat and 16-byte aligned: four elements per thread
+    if (i * 4u >= pc.n) return;
+    vec4 v = LD4(pc.x, i);
+    ST4(pc.out_, i, vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w)));
+    return;
+  }
+#endif
+  if (i >= pc.n) return;
+  uint ix = i;
+  if (pc.ndim > 0u) {
+    uint rem = i;
+    ix = 0u;
+    for (int d = int(pc.ndim) - 1; d >= 0; --d) {
+      ix += (rem % pc.shape[d]) * pc.sx[d];
+      rem /= pc.shape[d];
+    }
+  }
+  ST(pc.out_, i, apply(LD(pc.x, ix)));
 }

@@ -7,6 +7,34 @@
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
+// Packs of 4 elements (one 16-byte f32 or 8-byte f16/bf16 access): pack p of `base` holds
+// elements 4p .. 4p+3; the host checks the 4-element alignment.
+layout(buffer_reference, std430, buffer_reference_align = 8) buffer LossU32x2 { uvec2 v[]; };
+#if defined(T_F32)
+vec4 load4(uint64_t base, uint p) { return F32x4Buf(base).v[p]; }
+void store4(uint64_t base, uint p, vec4 v) { F32x4Buf(base).v[p] = v; }
+#elif defined(T_F16)
+vec4 load4(uint64_t base, uint p) {
+  uvec2 u = LossU32x2(base).v[p];
+  return vec4(vec2(unpackFloat2x16(u.x)), vec2(unpackFloat2x16(u.y)));
+}
+void store4(uint64_t base, uint p, vec4 v) {
+  LossU32x2(base).v[p] = uvec2(packFloat2x16(f16vec2(v.xy)), packFloat2x16(f16vec2(v.zw)));
+}
+#else
+vec4 load4(uint64_t base, uint p) {
+  uvec2 u = LossU32x2(base).v[p];
+  return vec4(uintBitsToFloat(u.x << 16), uintBitsToFloat(u.x & 0xffff0000u), uintBitsToFloat(u.y << 16),
+              uintBitsToFloat(u.y & 0xffff0000u));
+}
+void store4(uint64_t base, uint p, vec4 v) {
+  LossU32x2(base).v[p] = uvec2(uint(f32_to_bf16(v.x)) | (uint(f32_to_bf16(v.y)) << 16),
+                               uint(f32_to_bf16(v.z)) | (uint(f32_to_bf16(v.w)) << 16));
+}
+#endif
+float max4(vec4 v) { return max(max(v.x, v.y), max(v.z, v.w)); }
+float sum4(vec4 v) { return (v.x + v.y) + (v.z + v.w); }
+
 // Teams of T lanes (a power of two) own one row each. A team no larger than a subgroup reduces
 // with butterfly shuffles: subgroups hold consecutive invocations, so an aligned team never
 // straddles two. Larger teams (whole subgroups; the host asks for the whole workgroup, but a

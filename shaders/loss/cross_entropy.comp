@@ -31,6 +31,7 @@ layout(push_constant) uniform Push {
 #define F_NLL 4u
 #define F_NONE 8u
 #define F_MEAN 16u
+#define F_VEC 32u   // inner == 1, C % 4 == 0 and x (and soft targets) 4-element aligned
 
 void main() {
   const uint T = 1u << pc.team_log2;
@@ -61,25 +62,58 @@ void main() {
     if (nll) {
       if (valid) loss = -LD(pc.x, start + uint(t) * pc.inner);
     } else {
+      // One pass: a running max m with s = sum exp(x - m), sd = sum w (x - m) and sw = sum w
+      // (w: the smoothed one-hot weight 1, or the soft target's weight), shifted when m grows.
+      // Contiguous rows go by packs of 4, two packs in flight per lane.
+      const bool track = prob || eps > 0.0;
       float m = NEG_INF;
-      if (live)
-        for (uint c = lane; c < pc.C; c += T) m = max(m, LD(pc.x, start + c * pc.inner));
-      m = team_max(m, T);
-      // s: sum of exp(x - m); sd: sum of w (x - m), the smoothing / soft-target term; w: sum of w.
       vec4 s = vec4(0.0);
-      if (live) {
-        for (uint c = lane; c < pc.C; c += T) {
-          float d = LD(pc.x, start + c * pc.inner) - m;
-          s.x += exp(d);
+      if (live && (pc.flags & F_VEC) != 0u) {
+        const uint np = pc.C >> 2, p0 = start >> 2;
+        for (uint p = lane; p < np; p += 2u * T) {
+          const bool two = p + T < np;
+          vec4 v1 = load4(pc.x, p0 + p), v2 = two ? load4(pc.x, p0 + p + T) : vec4(NEG_INF);
+          vec4 w1 = vec4(1.0), w2 = vec4(1.0);
           if (prob) {
-            float w = (1.0 - eps) * LD(pc.target, start + c * pc.inner) + eps / fc;
-            s.y += w * d;
-            s.z += w;
-          } else if (eps > 0.0) {
-            s.y += d;
+            w1 = (1.0 - eps) * load4(pc.target, p0 + p) + eps / fc;
+            w2 = two ? (1.0 - eps) * load4(pc.target, p0 + p + T) + eps / fc : vec4(0.0);
+          }
+          float pm = max(max4(v1), max4(v2));
+          if (pm > m) {
+            s.x *= exp(m - pm);
+            if (s.z != 0.0) s.y += s.z * (m - pm);
+            m = pm;
+          }
+          vec4 d1 = v1 - m;
+          s.x += sum4(exp(d1));
+          if (track) s.yz += vec2(dot(w1, d1), sum4(w1));
+          if (two) {
+            vec4 d2 = v2 - m;
+            s.x += sum4(exp(d2));
+            if (track) s.yz += vec2(dot(w2, d2), sum4(w2));
           }
         }
+      } else if (live) {
+        for (uint c = lane; c < pc.C; c += T) {
+          float v = LD(pc.x, start + c * pc.inner);
+          float w = prob ? (1.0 - eps) * LD(pc.target, start + c * pc.inner) + eps / fc : 1.0;
+          if (v > m) {
+            s.x *= exp(m - v);
+            if (s.z != 0.0) s.y += s.z * (m - v);
+            m = v;
+          }
+          float d = v - m;
+          s.x += exp(d);
+          if (track) s.yz += vec2(w * d, w);
+        }
       }
+      // Shift every lane's sums to the team's max.
+      float mt = team_max(m, T);
+      if (m != mt) {
+        s.x *= exp(m - mt);
+        if (s.z != 0.0) s.y += s.z * (m - mt);
+      }
+      m = mt;
       s = team_sum(s, T, 0u);
       float ls = log(s.x);
       lse = m + ls;

@@ -13,10 +13,14 @@ layout(push_constant) uniform Push {
   uint64_t w;
   uint64_t stats;
   uint64_t dx;
+  uint64_t dw;  // unused here: rows this long take norm_grad_cols.comp for the weight and bias
+  uint64_t db;
   uint rows;
   uint n;
   uint flags;
   uint vec;
+  uint chunk;  // 1
+  uint pad;
 } pc;
 
 #define FLAG_W 1u

@@ -1,9 +1,9 @@
 #version 450
 //! variants: f32 f16 bf16
-// Layer norm / RMS norm backward of contiguous rows of up to 8192 elements held in registers: 512
-// threads with 4 packs of 4 elements each (see norm_grad_rows.glsl).
+// Layer norm / RMS norm backward of contiguous rows of up to 8192 elements held in registers: 1024
+// threads with 2 packs of 4 elements each (see norm_grad_rows.glsl).
 #include "common/types.glsl"
 #include "common/typed.glsl"
-#define WG 512
-#define PACKS 4
+#define WG 1024
+#define PACKS 2
 #include "normalization/norm_grad_rows.glsl"

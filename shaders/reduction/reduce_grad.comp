@@ -21,7 +21,7 @@ layout(push_constant) uniform Push {
   uint ndim;
   uint pad;
   float p0;
-  float p1;
+  uint pad2;
   uvec4 shape;
   uvec4 sx;
   uvec4 so;  // strides of y, g and aux
@@ -38,47 +38,71 @@ layout(push_constant) uniform Push {
 #define G_NORMINF 7u   // g sign(x) / count where |x| is the result, else 0
 #define G_LSE 8u       // g exp(x - lse)
 
-void main() {
-  uint i = flat_group() * 256u + gl_LocalInvocationID.x;
-  if (i >= pc.n) return;
-  uint o = strided_offset(i, pc.ndim, pc.shape, pc.so);
-  float g = LD(pc.g, o);
-  float d = 0.0;
-  if (pc.op == G_SCALE) {
-    d = g * pc.p0;
-  } else {
-    float x = LD(pc.x, strided_offset(i, pc.ndim, pc.shape, pc.sx));
-    switch (pc.op) {
-      case G_VAR: d = g * (x - F32Buf(pc.aux).v[o]) * pc.p0; break;
-      case G_STD: {
-        float y = LD(pc.y, o);
-        d = y == 0.0 ? 0.0 : g * (x - F32Buf(pc.aux).v[o]) * (pc.p0 / y);
-        break;
-      }
-      case G_EXTREME: {
-        float y = LD(pc.y, o);
-        d = (x == y || (isnan(x) && isnan(y))) ? g / F32Buf(pc.aux).v[o] : 0.0;
-        break;
-      }
-      case G_NORM1: d = g * sign(x); break;
-      case G_NORM2: {
-        float y = LD(pc.y, o);
-        d = y == 0.0 ? 0.0 : g * (x / y);
-        break;
-      }
-      case G_NORMP: {
-        float y = LD(pc.y, o);
-        // (|x| / y)^(p-1) rather than |x|^(p-1) / y^(p-1): both powers can overflow f32 on their own.
-        d = (x == 0.0 || y == 0.0) ? 0.0 : g * sign(x) * pow(abs(x) / y, pc.p0);
-        break;
-      }
-      case G_NORMINF: {
-        float y = LD(pc.y, o);
-        d = (abs(x) == y || (isnan(x) && isnan(y))) ? g * sign(x) / F32Buf(pc.aux).v[o] : 0.0;
-        break;
-      }
-      default: d = g * exp(x - F32Buf(pc.aux).v[o]); break;  // G_LSE
+// The rule for one element: x (when read), and the values y, g, aux of its output element at o.
+float rule(float x, uint o, float g) {
+  switch (pc.op) {
+    case G_VAR: return g * (x - F32Buf(pc.aux).v[o]) * pc.p0;
+    case G_STD: {
+      float y = LD(pc.y, o);
+      return y == 0.0 ? 0.0 : g * (x - F32Buf(pc.aux).v[o]) * (pc.p0 / y);
     }
+    case G_EXTREME: {
+      float y = LD(pc.y, o);
+      return (x == y || (isnan(x) && isnan(y))) ? g / F32Buf(pc.aux).v[o] : 0.0;
+    }
+    case G_NORM1: return g * sign(x);
+    case G_NORM2: {
+      float y = LD(pc.y, o);
+      return y == 0.0 ? 0.0 : g * (x / y);
+    }
+    case G_NORMP: {
+      float y = LD(pc.y, o);
+      // (|x| / y)^(p-1) rather than |x|^(p-1) / y^(p-1): both powers can overflow f32 on their own.
+      return (x == 0.0 || y == 0.0) ? 0.0 : g * sign(x) * pow(abs(x) / y, pc.p0);
+    }
+    case G_NORMINF: {
+      float y = LD(pc.y, o);
+      return (abs(x) == y || (isnan(x) && isnan(y))) ? g * sign(x) / F32Buf(pc.aux).v[o] : 0.0;
+    }
+    default: return g * exp(x - F32Buf(pc.aux).v[o]);  // G_LSE
   }
-  ST(pc.dx, i, d);
+}
+
+// A workgroup takes 256 * PER consecutive elements, each thread PER of them 256 apart (so every
+// load and store of a subgroup stays contiguous); a thread steps its offsets along the innermost
+// dim, so the divisions of strided_offset (the bulk of the work at one element per thread) mostly
+// run once per thread.
+#define PER 4u  // kGradPerThread in src/ops/reduction.cpp
+
+void main() {
+  uint i = flat_group() * (256u * PER) + gl_LocalInvocationID.x;
+  if (i >= pc.n) return;
+  uint last = pc.ndim == 0u ? 0u : pc.ndim - 1u;
+  uint inner = pc.ndim == 0u ? 0xffffffffu : pc.shape[last];
+  uint step_x = pc.ndim == 0u ? 256u : 256u * pc.sx[last];
+  uint step_o = pc.ndim == 0u ? 256u : 256u * pc.so[last];
+  uint c = i % inner;
+  uint ox = strided_offset(i, pc.ndim, pc.shape, pc.sx);
+  uint oo = strided_offset(i, pc.ndim, pc.shape, pc.so);
+  for (uint k = 0u; k < PER; ++k, i += 256u) {
+    if (i >= pc.n) return;
+    if (k > 0u) {
+      c += 256u;
+      if (c < inner) {
+        ox += step_x;
+        oo += step_o;
+      } else {
+        c = i % inner;
+        ox = strided_offset(i, pc.ndim, pc.shape, pc.sx);
+        oo = strided_offset(i, pc.ndim, pc.shape, pc.so);
+      }
+    }
+    float g = LD(pc.g, oo);
+    float d;
+    if (pc.op == G_SCALE)  // sum, mean: x is not read (pc.x is 0)
+      d = g * pc.p0;
+    else
+      d = rule(LD(pc.x, ox), oo, g);
+    ST(pc.dx, i, d);
+  }
 }

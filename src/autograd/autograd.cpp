@@ -127,7 +127,7 @@ void backward(Tensor& root, Tensor* grad_output, bool retain_graph) {
     TensorRef g = std::move(pending[n]);
     pending.erase(n);
     if (n->leaf) {
-      if (g) accumulate(*n->leaf, g);
+      if (g) accumulate(*n->leaf, std::move(g));
       continue;
     }
     if (n->released)

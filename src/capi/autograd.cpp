@@ -106,11 +106,14 @@ GRL_API grl_status grl_custom_apply(const grl_custom_function* fn, const grl_ten
   // The context lives as long as the node (or ends here when no node is recorded).
   struct Ctx {
     grl_custom_function f;
+    explicit Ctx(const grl_custom_function& fn) : f(fn) {}
+    Ctx(const Ctx&) = delete;
+    Ctx& operator=(const Ctx&) = delete;
     ~Ctx() {
       if (f.release) f.release(f.ctx);
     }
   };
-  auto ctx = std::make_shared<Ctx>(Ctx{*fn});
+  auto ctx = std::make_shared<Ctx>(*fn);
   grl_tensor raw = nullptr;
   {
     ag::GradMode off(false);

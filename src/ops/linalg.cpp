@@ -565,11 +565,6 @@ Product linear_product(const char* fn, Tensor& x, Tensor& w, Tensor* bias) {
 // continuation of k (a [B, M, K] @ [K, N] product gives dB as one [K, B*M] @ [B*M, N] GEMM), and
 // the engine sums over the others.
 
-// The output gradient in the forward's dtype (a caller's grad_output may differ).
-TensorRef grad_in(Tensor& g, grl_dtype dt) {
-  return g.dtype == dt ? TensorRef::retain(&g) : op::call(grl_cast, &g, dt);
-}
-
 // Output batch dims (of p.bs) over which an operand with `nbatch` leading batch dims was broadcast.
 std::array<bool, GRL_MAX_DIMS> broadcast_dims(const Problem& p, const Tensor& t, int nbatch) {
   std::array<bool, GRL_MAX_DIMS> r{};
@@ -621,12 +616,11 @@ TensorRef grad_product(const char* fn, Problem& q, const Tensor& target, bool ke
 }
 
 // dA = g B^T and dB = A^T g of a product (pr built again from the saved operands).
-std::vector<TensorRef> product_backward(const char* fn, Product& pr, Tensor& g_in, bool need_a, bool need_b) {
+// The engine hands g over in the output's dtype (it casts every gradient to its input's dtype).
+std::vector<TensorRef> product_backward(const char* fn, Product& pr, Tensor& g, bool need_a, bool need_b) {
   Problem& p = pr.p;
   Tensor& a = *p.a;
   Tensor& b = *p.b;
-  TensorRef gr = grad_in(g_in, a.dtype);
-  Tensor& g = *gr;
   // g's strides along the output's batch dims, M and N (0 where it has no such dim).
   std::array<int64_t, GRL_MAX_DIMS> sg{};
   for (int i = 0; i < p.nb; ++i) sg[static_cast<size_t>(i)] = g.shape[i] == 1 ? 0 : g.stride[static_cast<size_t>(i)];
@@ -694,10 +688,8 @@ int64_t row_stride(const Tensor& t) {
 
 // dx = g W, dW = g^T x over all rows of x at once (one GEMM with k = rows), db = g summed over
 // its leading dims. x is saved only when dW is needed, W only when dx is.
-std::vector<TensorRef> linear_backward(const char* fn, Tensor& g_in, Tensor* x, Tensor* w, grl_dtype dt,
-                                       int64_t in_features, bool need_x, bool need_w, bool need_b) {
-  TensorRef gr = grad_in(g_in, dt);
-  Tensor& g = *gr;
+std::vector<TensorRef> linear_backward(const char* fn, Tensor& g, Tensor* x, Tensor* w, int64_t in_features,
+                                       bool need_x, bool need_w, bool need_b) {
   const int nd = g.shape.ndim;
   const int64_t out_features = g.shape[nd - 1];
   std::vector<TensorRef> r(3);
@@ -724,7 +716,7 @@ std::vector<TensorRef> linear_backward(const char* fn, Tensor& g_in, Tensor* x, 
     }
     Shape xs = g.shape;
     xs[nd - 1] = in_features;
-    TensorRef dx = new_tensor(g.device(), dt, xs);
+    TensorRef dx = new_tensor(g.device(), g.dtype, xs);
     run(fn, q, *dx);
     r[0] = dx;
   }
@@ -751,13 +743,13 @@ std::vector<TensorRef> linear_backward(const char* fn, Tensor& g_in, Tensor* x, 
     q.sbk = rx;
     q.sbn = xc->stride[static_cast<size_t>(nd - 1)];
     const int64_t ws[2] = {out_features, in_features};
-    TensorRef dw = new_tensor(g.device(), dt, Shape::of(ws));
+    TensorRef dw = new_tensor(g.device(), g.dtype, Shape::of(ws));
     run(fn, q, *dw);
     r[1] = dw;
   }
   if (need_b) {
     if (nd == 1) {
-      r[2] = gr;
+      r[2] = TensorRef::retain(&g);
     } else {
       std::array<int32_t, GRL_MAX_DIMS> axes{};
       for (int i = 0; i < nd - 1; ++i) axes[static_cast<size_t>(i)] = i;
@@ -786,10 +778,9 @@ void record_linear(Tensor& x, Tensor& w, Tensor* bias, Tensor& out) {
   // dx needs W and dW needs x: keep only what the gradients read.
   TensorRef sx = need_w ? autograd::saved(x) : TensorRef();
   TensorRef sw = need_x ? autograd::saved(w) : TensorRef();
-  const grl_dtype dt = x.dtype;
   const int64_t in_features = w.shape[1];
   autograd::record("linear", out, {&x, &w, bias}, [=](Tensor& g) {
-    return linear_backward("grl_linear (backward)", g, sx.get(), sw.get(), dt, in_features, need_x, need_w, need_b);
+    return linear_backward("grl_linear (backward)", g, sx.get(), sw.get(), in_features, need_x, need_w, need_b);
   });
 }
 

@@ -1,6 +1,5 @@
-// Loss family: elementwise losses (mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div,
-// margin_ranking), fused cross_entropy / nll_loss, and the row losses over pairs of vectors
-// (cosine_embedding, triplet_margin, contrastive), forward and backward, with their reductions.
+// Loss family, forward and backward: elementwise losses (mse ... margin_ranking), the fused
+// cross_entropy / nll_loss kernels, and row losses over pairs (cosine, triplet, contrastive).
 #include <cmath>
 #include <limits>
 #include <span>
@@ -76,7 +75,7 @@ struct PairRowsGradPush {
 static_assert(sizeof(PairRowsGradPush) == 104);
 
 // Flags of cross_entropy*.comp.
-constexpr uint32_t kCeI64 = 1, kCeProb = 2, kCeNll = 4, kCeNone = 8, kCeMean = 16;
+constexpr uint32_t kCeI64 = 1, kCeProb = 2, kCeNll = 4, kCeNone = 8, kCeMean = 16, kCeVec = 32;
 
 // Op codes of loss/pointwise.glsl and loss/pair_rows.glsl.
 enum class Pointwise : uint32_t { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, Bce = 4, BceLogits = 5, Kl = 6,
@@ -108,9 +107,10 @@ void same_shape(const char* fn, const char* na, const Tensor& a, const char* nb,
          a.shape.str().c_str(), nb, b.shape.str().c_str());
 }
 
-// Lanes per row: enough for about four elements each, at most a subgroup; rows longer than 16
-// per lane of a subgroup take the whole workgroup. Strided rows (classes `inner` apart) take one
-// lane per row, so neighbouring lanes read neighbouring positions.
+// Lanes per row of `len` units (elements, or packs of 4): enough for about four units each, at
+// most a subgroup; rows longer than 16 units per lane of a subgroup take the whole workgroup.
+// Strided rows (classes `inner` apart) take one lane per row, so neighbouring lanes read
+// neighbouring positions.
 uint32_t team_log2(const Device& dev, int64_t len, bool strided) {
   if (strided) return 0;
   const int64_t sg = std::max<uint32_t>(dev.info().subgroup_size, 1);
@@ -174,10 +174,11 @@ void record_empty(const char* rule, Tensor& out, std::span<Tensor* const> inputs
   std::vector<std::pair<Shape, grl_dtype>> want;
   for (Tensor* t : inputs)
     want.emplace_back(t ? t->shape : Shape{}, t && autograd::requires_grad(t) ? t->dtype : GRL_DTYPE_COUNT);
-  grl_device_s* dev = out.device();
-  autograd::record_n(rule, out, inputs, [want, dev](Tensor&) {
+  TensorRef keep = autograd::saved(out);  // keeps the device alive for the closure
+  autograd::record_n(rule, out, inputs, [want, keep](Tensor&) {
     std::vector<TensorRef> r;
-    for (const auto& [shape, dt] : want) r.push_back(dt == GRL_DTYPE_COUNT ? TensorRef() : new_tensor(dev, dt, shape));
+    for (const auto& [shape, dt] : want)
+      r.push_back(dt == GRL_DTYPE_COUNT ? TensorRef() : new_tensor(keep->device(), dt, shape));
     return r;
   });
 }
@@ -192,8 +193,7 @@ struct ClassGeometry {
 ClassGeometry class_geometry(const char* fn, const Tensor& x) {
   ClassGeometry g;
   if (x.shape.ndim == 0)
-    fail(GRL_ERROR_SHAPE, "%s: 'input' is 0-d; expected [C], [N, C] or [N, C, d1, ...] with classes on axis %s", fn,
-         "1 (0 for [C])");
+    fail(GRL_ERROR_SHAPE, "%s: 'input' is 0-d; expected [C], [N, C] or [N, C, d1, ...] (classes on axis 1)", fn);
   if (x.shape.ndim == 1) {
     g.C = x.shape[0];
   } else {
@@ -243,23 +243,29 @@ TensorRef class_loss(const char* fn, const char* rule, Tensor& x, Tensor& target
 
   Device& dev = x.dev();
   const bool want_grad = autograd::needs_grad({&x, &target});
-  const uint32_t lg = nll ? 0 : team_log2(dev, geo.C, geo.inner > 1);
-  const uint64_t per_group = kWG >> lg;
-  LossLaunch l = loss_launch(x, x.dtype, geo.item, red, (static_cast<uint64_t>(rows) + per_group - 1) / per_group);
   if (rows == 0) {
+    LossLaunch l = loss_launch(x, x.dtype, geo.item, red, 1);
     fill_empty(l, red, 0);
     Tensor* in[] = {&x, &target};
     record_empty(rule, *l.out, in);
     return l.out;
   }
   TensorRef xc = contiguous(x), tc = contiguous(target);
+  // Rows of packs of 4 (wide loads) when they are contiguous and aligned.
+  const uint64_t align = 4 * x.elsize();
+  const bool vec = geo.inner == 1 && geo.C % 4 == 0 && xc->address() % align == 0 &&
+                   (!prob || tc->address() % align == 0);
+  const uint32_t lg = nll ? 0 : team_log2(dev, vec ? geo.C / 4 : geo.C, geo.inner > 1);
+  const uint64_t per_group = kWG >> lg;
+  LossLaunch l = loss_launch(x, x.dtype, geo.item, red, (static_cast<uint64_t>(rows) + per_group - 1) / per_group);
   // Saved for the backward: each position's log-sum-exp, the count of counted positions and,
   // for soft targets, each position's sum of target weights.
   TensorRef aux;
   if (want_grad)
     aux = new_tensor(x.device(), GRL_F32, Shape::of(std::vector<int64_t>{rows + 1 + (prob ? rows : 0)}));
   uint32_t flags = (target.dtype == GRL_I64 ? kCeI64 : 0) | (prob ? kCeProb : 0) | (nll ? kCeNll : 0) |
-                   (red == GRL_REDUCTION_NONE ? kCeNone : 0) | (red == GRL_REDUCTION_MEAN ? kCeMean : 0);
+                   (red == GRL_REDUCTION_NONE ? kCeNone : 0) | (red == GRL_REDUCTION_MEAN ? kCeMean : 0) |
+                   (vec ? kCeVec : 0);
   static const KernelSet ks("loss/cross_entropy", {GRL_F32, GRL_F16, GRL_BF16});
   CrossEntropyPush pc{};
   pc.x = xc->address();
@@ -297,7 +303,9 @@ TensorRef class_loss(const char* fn, const char* rule, Tensor& x, Tensor& target
       pc.g = gc->address();
       pc.dx = dx->address();
       pc.dtarget = addr(dt);
-      sx->dev().dispatch_1d(kg.get("backward", "input", sx->dtype), &pc, sizeof pc, groups_for(pc.n),
+      // Contiguous rows take 4 elements per invocation.
+      const uint64_t groups = groups_for(pc.n, pc.inner == 1 ? 4 * kWG : kWG);
+      sx->dev().dispatch_1d(kg.get("backward", "input", sx->dtype), &pc, sizeof pc, groups,
                             {sx->block(), st->block(), aux->block(), gc->block()}, {dx->block(), blk(dt)});
       return grads({dx, dt});
     });

@@ -22,10 +22,10 @@ static_assert(sizeof(NormPush) == 64);
 
 // norm_grad_rows*.comp and norm_grad_long.comp.
 struct NormGradPush {
-  uint64_t x, g, w, stats, dx;
-  uint32_t rows, n, flags, vec;
+  uint64_t x, g, w, stats, dx, dw, db;
+  uint32_t rows, n, flags, vec, chunk, pad;
 };
-static_assert(sizeof(NormGradPush) == 56);
+static_assert(sizeof(NormGradPush) == 80);
 
 // norm_grad_cols.comp.
 struct NormColsPush {
@@ -41,11 +41,18 @@ constexpr uint32_t kFlagW = 1, kFlagB = 2, kFlagRms = 4;
 // four wide loads in flight), else norm_long.comp, which streams rows of any length. 16-bit rows
 // longer than 8192 stream too: on an H100 that beats 1024 threads holding 8-byte packs
 // (1.9 vs 1.4 TB/s, bf16 layer norm).
+// Index of the register-resident kernel for rows of n (capacity 512 << i, 32 << i threads), or
+// -1 when the row streams.
+int row_capacity(grl_dtype dt, int64_t n) {
+  for (int i = 0; i < 6; ++i)
+    if (n <= (int64_t{512} << i) && (i < 5 || dt == GRL_F32)) return i;
+  return -1;
+}
+
 const Kernel& pick_row_kernel(const KernelSet (&in_registers)[6], const KernelSet& streamed, const char* fn,
                               grl_dtype dt, int64_t n) {
-  for (int i = 0; i < 6; ++i)
-    if (n <= (int64_t{512} << i) && (i < 5 || dt == GRL_F32)) return in_registers[i].get(fn, "x", dt);
-  return streamed.get(fn, "x", dt);
+  const int i = row_capacity(dt, n);
+  return i >= 0 ? in_registers[i].get(fn, "x", dt) : streamed.get(fn, "x", dt);
 }
 
 const Kernel& row_kernel(const char* fn, grl_dtype dt, int64_t n) {
@@ -61,7 +68,11 @@ const Kernel& row_kernel(const char* fn, grl_dtype dt, int64_t n) {
   return pick_row_kernel(in_registers, streamed, fn, dt, n);
 }
 
-// The backward's dx kernels, with the forward's capacities (x and g in registers).
+// The backward's kernels, with the forward's capacities but twice its threads per row where the
+// device allows (2 packs of 4 per thread, 4 at 16384): each thread also keeps column sums, and
+// fewer registers per thread keep two or more workgroups resident per multiprocessor.
+constexpr int64_t kGradThreads[6] = {64, 128, 256, 512, 1024, 1024};
+
 const Kernel& row_grad_kernel(const char* fn, grl_dtype dt, int64_t n) {
   static const KernelSet in_registers[] = {
       {"normalization/norm_grad_rows_512", {GRL_F32, GRL_F16, GRL_BF16}},
@@ -157,32 +168,20 @@ Normalized normalize(const char* fn, Tensor& x, const NormArgs& a, double eps, b
   return r;
 }
 
-// dx from the contiguous x, weight (or null) and the forward's statistics.
-TensorRef norm_grad_x(Tensor& x, Tensor& g, Tensor* w, Tensor& stats, int64_t n, bool rms) {
-  const char* fn = rms ? "rms_norm backward" : "layer_norm backward";
-  TensorRef dx = new_tensor(x.device(), x.dtype, x.shape);
-  const uint64_t align = 4 * x.elsize();
-  NormGradPush pc{};
-  pc.x = x.address();
-  pc.g = g.address();
-  pc.w = w ? w->address() : 0;
-  pc.stats = stats.address();
-  pc.dx = dx->address();
-  pc.rows = static_cast<uint32_t>(x.numel() / n);
-  pc.n = static_cast<uint32_t>(n);
-  pc.flags = (w ? kFlagW : 0) | (rms ? kFlagRms : 0);
-  pc.vec = n % 4 == 0 && pc.x % align == 0 && pc.g % align == 0 && pc.w % align == 0 && pc.dx % align == 0;
-  x.dev().dispatch_1d(row_grad_kernel(fn, x.dtype, n), &pc, sizeof pc, pc.rows,
-                      {x.block(), g.block(), w ? w->block() : nullptr, stats.block()}, {dx->block()});
-  return dx;
+// Sums f32 partial sums [chunks, n] over the chunks, viewed with the weight's shape.
+TensorRef finish_partials(TensorRef p, const Shape& wshape) {
+  if (p->shape[0] > 1) {
+    const int32_t axis = 0;
+    p = op::call(grl_sum, p.get(), &axis, 1, 0u);
+  }
+  return make_view(*p, wshape, contiguous_strides(wshape), p->offset);
 }
 
-// dweight = sum over rows of g * xhat, dbias = sum over rows of g (either may be skipped), in
-// f32 with the weight's shape (the engine casts them to the weight's dtype). Rows are split into
-// chunks so that a GPU has some 2^17 threads at work, each summing at least 16 rows; the chunks'
-// partial sums are then added by grl_sum.
-void norm_grad_affine(Tensor& x, Tensor& g, Tensor& stats, const Shape& wshape, int64_t n, bool want_w, bool want_b,
-                      TensorRef& dw, TensorRef& db) {
+// dweight = sum over rows of g * xhat and dbias = sum over rows of g, for rows too long for
+// registers: chunks of rows so that a GPU has some 2^17 threads at work, each summing at least
+// 16 rows of one column.
+void streamed_affine_grads(Tensor& x, Tensor& g, Tensor& stats, int64_t n, bool want_w, bool want_b, TensorRef& pw,
+                           TensorRef& pb) {
   static const KernelSet ks("normalization/norm_grad_cols", {GRL_F32, GRL_F16, GRL_BF16});
   const Kernel& k = ks.get("norm backward", "x", x.dtype);
   const int64_t rows = x.numel() / n;
@@ -194,22 +193,69 @@ void norm_grad_affine(Tensor& x, Tensor& g, Tensor& stats, const Shape& wshape, 
   ps.ndim = 2;
   ps[0] = chunks;
   ps[1] = n;
-  TensorRef pw = want_w ? new_tensor(x.device(), GRL_F32, ps) : TensorRef();
-  TensorRef pb = want_b ? new_tensor(x.device(), GRL_F32, ps) : TensorRef();
+  if (want_w) pw = new_tensor(x.device(), GRL_F32, ps);
+  if (want_b) pb = new_tensor(x.device(), GRL_F32, ps);
   NormColsPush pc{x.address(), g.address(), stats.address(), want_w ? pw->address() : 0, want_b ? pb->address() : 0,
                   static_cast<uint32_t>(rows), static_cast<uint32_t>(n), static_cast<uint32_t>(chunk),
                   static_cast<uint32_t>(blocks)};
   x.dev().dispatch_1d(k, &pc, sizeof pc, static_cast<uint64_t>(blocks * chunks), {x.block(), g.block(), stats.block()},
                       {want_w ? pw->block() : nullptr, want_b ? pb->block() : nullptr});
-  auto finish = [&](TensorRef& p) {
-    if (chunks > 1) {
-      const int32_t axis = 0;
-      p = op::call(grl_sum, p.get(), &axis, 1, 0u);
-    }
-    return make_view(*p, wshape, contiguous_strides(wshape), p->offset);
-  };
-  if (want_w) dw = finish(pw);
-  if (want_b) db = finish(pb);
+}
+
+// The gradients of layer norm / RMS norm from the contiguous x, weight (or null), the output
+// gradient g (contiguous, x's dtype) and the forward's statistics. dweight / dbias come back in f32
+// with the weight's shape (the engine casts them to the weight's dtype).
+//
+// Rows that fit in registers take one kernel for everything: a workgroup walks a chunk of rows,
+// writes dx and keeps per-column sums of g * xhat and g, so x and g are read once (3 passes over
+// the data, as the forward's 2 plus g). Chunks are sized for some 2^18 threads in flight, which
+// bounds the f32 partial sums to 32 MiB whatever the input. Longer rows stream dx one row per
+// workgroup and take the column-sum kernel for the weight and bias (5 passes).
+void norm_backward(Tensor& x, Tensor& g, Tensor* w, Tensor& stats, const Shape& wshape, int64_t n, bool rms,
+                   bool want_x, bool want_w, bool want_b, TensorRef& dx, TensorRef& dw, TensorRef& db) {
+  const char* fn = rms ? "rms_norm backward" : "layer_norm backward";
+  const int64_t rows = x.numel() / n;
+  const int cap = row_capacity(x.dtype, n);
+  const bool fused = cap >= 0;
+  int64_t chunk = 1, chunks = rows;
+  if (fused && (want_w || want_b)) {
+    const int64_t wgs = (int64_t{1} << 18) / kGradThreads[cap];
+    chunk = std::max<int64_t>(1, rows / wgs);
+    chunks = (rows + chunk - 1) / chunk;
+  }
+  TensorRef pw, pb;
+  if (fused) {
+    Shape ps;
+    ps.ndim = 2;
+    ps[0] = chunks;
+    ps[1] = n;
+    if (want_w) pw = new_tensor(x.device(), GRL_F32, ps);
+    if (want_b) pb = new_tensor(x.device(), GRL_F32, ps);
+  }
+  if (want_x) dx = new_tensor(x.device(), x.dtype, x.shape);
+  if (want_x || fused) {
+    const uint64_t align = 4 * x.elsize();
+    NormGradPush pc{};
+    pc.x = x.address();
+    pc.g = g.address();
+    pc.w = w ? w->address() : 0;
+    pc.stats = stats.address();
+    pc.dx = want_x ? dx->address() : 0;
+    pc.dw = pw ? pw->address() : 0;
+    pc.db = pb ? pb->address() : 0;
+    pc.rows = static_cast<uint32_t>(rows);
+    pc.n = static_cast<uint32_t>(n);
+    pc.flags = (w ? kFlagW : 0) | (rms ? kFlagRms : 0);
+    pc.vec = n % 4 == 0 && pc.x % align == 0 && pc.g % align == 0 && pc.w % align == 0 && pc.dx % align == 0 &&
+             pc.dw % 16 == 0 && pc.db % 16 == 0;
+    pc.chunk = static_cast<uint32_t>(chunk);
+    x.dev().dispatch_1d(row_grad_kernel(fn, x.dtype, n), &pc, sizeof pc, static_cast<uint64_t>(chunks),
+                        {x.block(), g.block(), w ? w->block() : nullptr, stats.block()},
+                        {want_x ? dx->block() : nullptr, pw ? pw->block() : nullptr, pb ? pb->block() : nullptr});
+  }
+  if (!fused && (want_w || want_b)) streamed_affine_grads(x, g, stats, n, want_w, want_b, pw, pb);
+  if (want_w) dw = finish_partials(pw, wshape);
+  if (want_b) db = finish_partials(pb, wshape);
 }
 
 void record_norm(const char* name, Normalized& r, Tensor& x, const NormArgs& a, bool rms) {
@@ -233,13 +279,9 @@ void record_norm(const char* name, Normalized& r, Tensor& x, const NormArgs& a, 
       return grads;
     }
     TensorRef g = g_in.dtype == dt ? contiguous(g_in) : op::call(grl_cast, &g_in, dt);
-    if (gx) grads[0] = norm_grad_x(*sx, *g, sw ? sw.get() : nullptr, *st, n, rms);
-    if (gw || (!rms && gb)) {
-      TensorRef dw, db;
-      norm_grad_affine(*sx, *g, *st, wshape, n, gw, !rms && gb, dw, db);
-      if (gw) grads[1] = dw;
-      if (!rms && gb) grads[2] = db;
-    }
+    TensorRef db;
+    norm_backward(*sx, *g, sw ? sw.get() : nullptr, *st, wshape, n, rms, gx, gw, !rms && gb, grads[0], grads[1], db);
+    if (!rms) grads[2] = db;
     return grads;
   };
   if (rms)

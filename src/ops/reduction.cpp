@@ -41,10 +41,12 @@ static_assert(sizeof(CumsumPush) == 64);
 struct GradPush {
   uint64_t x, y, g, aux, dx;
   uint32_t n, op, ndim, pad;
-  float p0, p1;
+  float p0;
+  uint32_t pad2;  // the uvec4s below start 16-byte aligned
   uint32_t shape[4], sx[4], so[4];
 };
 static_assert(sizeof(GradPush) == 112);
+constexpr int64_t kGradPerThread = 4;  // consecutive elements per thread (PER in the shader)
 
 constexpr uint32_t kModeTile = 0, kModeRows = 1;
 constexpr uint32_t kFlagSrcState = 1, kFlagDstState = 2, kFlagOutF32 = 4;
@@ -330,8 +332,15 @@ struct OpArgs {
   int32_t correction = 0;  // var, std
 };
 
-TensorRef reduce(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
-                 OpArgs args = {}) {
+// A forward result with what its backward needs besides x and the result.
+struct Reduced {
+  TensorRef out;
+  TensorRef aux;  // f32, output-sized, when asked for: the mean (var, std) or the result (logsumexp)
+  ReduceGeometry geo;
+};
+
+Reduced reduce(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
+               OpArgs args = {}, bool want_aux = false) {
   const bool is_int = x.dtype == GRL_I32 || x.dtype == GRL_I64;
   if (float_only(op) && is_int)
     fail(GRL_ERROR_DTYPE, "%s: 'x' has dtype %s; %s needs a floating dtype (f32, f16 or bf16): cast x first, "
@@ -366,7 +375,9 @@ TensorRef reduce(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t 
   const Kernel& k = family_kernel(fn, fam, x.dtype);
 
   const bool single = op == Op::ArgMax || op == Op::ArgMin;
-  ReduceGeometry g = reduce_geometry(fn, x, axes, naxes, keepdim, single);
+  Reduced r;
+  r.geo = reduce_geometry(fn, x, axes, naxes, keepdim, single);
+  const ReduceGeometry& g = r.geo;
   const bool no_identity = op == Op::Max || op == Op::Min || single || (op == Op::Norm && std::isinf(args.p));
   if (g.rlen == 0 && no_identity)
     fail(GRL_ERROR_SHAPE, "%s: the reduced axes of 'x' (shape %s) hold no elements and %s has no value for an "
@@ -374,15 +385,15 @@ TensorRef reduce(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t 
 
   grl_dtype out_dt = x.dtype;
   if (single || (op == Op::Sum && is_int)) out_dt = GRL_I64;
-  TensorRef out = new_tensor(x.device(), out_dt, g.out_shape);
-  if (g.out_shape.numel() == 0) return out;
+  r.out = new_tensor(x.device(), out_dt, g.out_shape);
+  if (g.out_shape.numel() == 0) return r;
   if (g.rlen == 0) {  // the value of an empty reduction, as PyTorch gives it
     const double nan = std::numeric_limits<double>::quiet_NaN();
     double v = 0;
     if (op == Op::Mean || op == Op::Var || op == Op::Std) v = nan;
     if (op == Op::LogSumExp) v = -std::numeric_limits<double>::infinity();
-    fill(*out, v);
-    return out;
+    fill(*r.out, v);
+    return r;
   }
   check_size(fn, x.numel());
 
@@ -391,8 +402,20 @@ TensorRef reduce(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t 
   if (fam == Family::Welford)
     pc.p0 = static_cast<float>(std::max<double>(static_cast<double>(g.rlen) - args.correction, 0.0));
   TensorRef src = reduce_source(x, g);
-  launch_reduce(k, fam, pc, *src, g, *out);
-  return out;
+  SideBlocks side;
+  if (want_aux && (fam == Family::Welford || fam == Family::LogSumExp)) {
+    // Written by the pass that finishes the values; Welford's reads the input's first element of
+    // each line again (its states hold the mean of shifted values).
+    r.aux = new_tensor(x.device(), GRL_F32, g.out_shape);
+    pc.dst2 = r.aux->address();
+    side.finish_write = r.aux->block();
+    if (fam == Family::Welford) {
+      pc.src2 = src->address();
+      side.finish_read = src->block();
+    }
+  }
+  launch_reduce(k, fam, pc, *src, g, *r.out, side);
+  return r;
 }
 
 // ---- cumsum -------------------------------------------------------------------------------------
@@ -447,11 +470,12 @@ void dispatch_scan(const Kernel& k, Device& dev, const ScanShape& s, uint32_t ph
   dev.dispatch_1d(k, &pc, sizeof pc, s.groups(), {src.block(), carry ? carry->block() : nullptr}, {dst.block()});
 }
 
-TensorRef cumsum(const char* fn, Tensor& x, int32_t axis) {
+// Prefix sums along `axis` (already normalised), from the end of each line when `reverse` (the
+// backward of cumsum: dx = reverse cumsum of g).
+TensorRef scan(const char* fn, Tensor& x, int32_t a, bool reverse) {
   static const KernelSet ks("reduction/cumsum", {GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64});
   const Kernel& k = ks.get(fn, "x", x.dtype);
   const int nd = x.shape.ndim;
-  const int32_t a = arg_axis(fn, "axis", axis, nd);
   const bool is_int = !is_float(x.dtype);
   TensorRef out = new_tensor(x.device(), is_int ? GRL_I64 : x.dtype, x.shape);
   if (x.numel() == 0) return out;
@@ -466,22 +490,198 @@ TensorRef cumsum(const char* fn, Tensor& x, int32_t axis) {
   Device& dev = x.dev();
   TensorRef src = contiguous(x);
   ScanShape s = scan_shape(dev, outer, rlen, inner, true);
+  const uint32_t rev = reverse ? kFlagReverse : 0;
   if (s.nseg == 1) {
-    dispatch_scan(k, dev, s, kPhaseScan, 0, *src, *out, nullptr);
+    dispatch_scan(k, dev, s, kPhaseScan, rev, *src, *out, nullptr);
     return out;
   }
   // Blocked scan: segment totals, their exclusive scan in place (the same kernel over
-  // [outer, nseg, inner]), then each segment scanned from its carry.
+  // [outer, nseg, inner]), then each segment scanned from its carry. Segments are numbered in
+  // scan order, so a reverse scan only mirrors the passes that touch the input and the output.
   TensorRef carry = new_tensor(x.device(), is_int ? GRL_I64 : GRL_F32,
                                flat_shape(static_cast<int64_t>(outer * s.nseg * inner)));
-  dispatch_scan(k, dev, s, kPhaseTotals, kFlagDstAcc, *src, *carry, nullptr);
+  dispatch_scan(k, dev, s, kPhaseTotals, kFlagDstAcc | rev, *src, *carry, nullptr);
   ScanShape cs = scan_shape(dev, outer, s.nseg, inner, false);
   dispatch_scan(k, dev, cs, kPhaseScan, kFlagSrcAcc | kFlagDstAcc | kFlagExclusive, *carry, *carry, nullptr);
-  dispatch_scan(k, dev, s, kPhaseScan, 0, *src, *out, carry.get());
+  dispatch_scan(k, dev, s, kPhaseScan, rev, *src, *out, carry.get());
+  return out;
+}
+
+// ---- backward -----------------------------------------------------------------------------------
+
+// dx of shape xs and dtype dt in one pass: each element from x (any layout; null when the rule
+// does not read it) and the values of its output element in y, g and aux. y and aux are contiguous
+// and output-sized (y of dtype dt, aux f32); g is output-sized in any layout and dtype.
+TensorRef grad_pass(GradOp op, const Shape& xs, grl_dtype dt, const Shape& keep, Tensor* x, Tensor* y, Tensor& g_in,
+                    Tensor* aux, float p0 = 0.f) {
+  static const KernelSet ks("reduction/reduce_grad", {GRL_F32, GRL_F16, GRL_BF16});
+  const Kernel& k = ks.get("backward", "x", dt);
+  TensorRef dx = new_tensor(g_in.device(), dt, xs);
+  const int64_t n = xs.numel();
+  if (n == 0) return dx;
+  check_size("backward", n);
+  TensorRef g = g_in.dtype == dt ? TensorRef::retain(&g_in) : op::call(grl_cast, &g_in, dt);
+  g = contiguous(*g);
+  // Output-sized operands seen with x's rank: size 1 (broadcast) along the reduced axes.
+  auto keep_view = [&keep](Tensor* t) {
+    return t ? make_view(*t, keep, contiguous_strides(keep), t->offset) : TensorRef();
+  };
+  TensorRef tx = x ? TensorRef::retain(x) : TensorRef();
+  TensorRef ty = keep_view(y), tg = keep_view(g.get()), ta = keep_view(aux);
+  Geometry geo = elementwise_geometry(xs, {tx.get(), tg.get()});
+  if (!geo.fits) {
+    // More than 4 alternating runs of reduced and kept axes (or a scattered x): broadcast every
+    // operand to x's shape first. Extra passes, but only for such rare layouts.
+    if (tx) tx = materialize(*tx, xs);
+    if (ty) ty = materialize(*ty, xs);
+    if (ta) ta = materialize(*ta, xs);
+    tg = materialize(*tg, xs);
+    geo = elementwise_geometry(xs, {tx.get(), tg.get()});
+  }
+  GradPush pc{};
+  pc.x = tx ? tx->address() : 0;
+  pc.y = ty ? ty->address() : 0;
+  pc.g = tg->address();
+  pc.aux = ta ? ta->address() : 0;
+  pc.dx = dx->address();
+  pc.n = static_cast<uint32_t>(n);
+  pc.op = static_cast<uint32_t>(op);
+  pc.ndim = static_cast<uint32_t>(geo.ndim);
+  pc.p0 = p0;
+  for (size_t d = 0; d < 4; ++d) {
+    pc.shape[d] = geo.shape[d];
+    pc.sx[d] = geo.stride[0][d];
+    pc.so[d] = geo.stride[1][d];
+  }
+  auto block = [](const TensorRef& t) { return t ? t->block() : nullptr; };
+  g_in.dev().dispatch_1d(k, &pc, sizeof pc, groups_for(n, kGroupSize * kGradPerThread),
+                         {block(tx), block(ty), block(tg), block(ta)}, {dx->block()});
+  return dx;
+}
+
+// How many elements of each line equal its result y (|x| for the INFINITY norm), in f32.
+TensorRef count_ties(Tensor& x, Tensor& y, const AxisMask& red, bool abs) {
+  const Kernel& k = family_kernel("backward", Family::Reduce, x.dtype);
+  ReduceGeometry geo = mask_geometry(x, red, true);
+  TensorRef count = new_tensor(x.device(), GRL_F32, geo.out_shape);
+  ReducePush pc{};
+  pc.op = static_cast<uint32_t>(abs ? ReduceOp::CountAbsEq : ReduceOp::CountEq);
+  pc.flags = kFlagOutF32;
+  pc.src2 = y.address();
+  TensorRef src = reduce_source(x, geo);
+  SideBlocks side;
+  side.fold_read = y.block();
+  launch_reduce(k, Family::Reduce, pc, *src, geo, *count, side);
+  return count;
+}
+
+// What a reduction's backward keeps: tensors only where the rule reads them (sum and mean keep
+// none, so x can be freed after the forward).
+struct SavedReduction {
+  Op op;
+  OpArgs args;
+  Shape xs, keep;
+  AxisMask red{};
+  grl_dtype dt;
+  int64_t rlen;
+  TensorRef x, y, aux;
+};
+
+TensorRef reduce_backward(const SavedReduction& s, Tensor& g) {
+  Tensor* x = s.x.get();
+  Tensor* y = s.y.get();
+  Tensor* aux = s.aux.get();
+  if (s.xs.numel() == 0) return new_tensor(g.device(), s.dt, s.xs);
+  const double div = std::max<double>(static_cast<double>(s.rlen) - s.args.correction, 0.0);
+  switch (s.op) {
+    case Op::Sum: return grad_pass(GradOp::Scale, s.xs, s.dt, s.keep, nullptr, nullptr, g, nullptr, 1.f);
+    case Op::Mean:
+      return grad_pass(GradOp::Scale, s.xs, s.dt, s.keep, nullptr, nullptr, g, nullptr,
+                       static_cast<float>(1.0 / static_cast<double>(s.rlen)));
+    case Op::Var:  // a zero divisor gives inf and NaN, as the forward's inf and NaN
+      return grad_pass(GradOp::Var, s.xs, s.dt, s.keep, x, nullptr, g, aux, static_cast<float>(2.0 / div));
+    case Op::Std: return grad_pass(GradOp::Std, s.xs, s.dt, s.keep, x, y, g, aux, static_cast<float>(1.0 / div));
+    case Op::Max:
+    case Op::Min: {
+      TensorRef count = count_ties(*x, *y, s.red, false);
+      return grad_pass(GradOp::Extreme, s.xs, s.dt, s.keep, x, y, g, count.get());
+    }
+    case Op::Norm: {
+      const double p = s.args.p;
+      if (p == 0) {  // a count of nonzeros: piecewise constant
+        TensorRef z = new_tensor(g.device(), s.dt, s.xs);
+        fill(*z, 0);
+        return z;
+      }
+      if (p == 1) return grad_pass(GradOp::Norm1, s.xs, s.dt, s.keep, x, nullptr, g, nullptr);
+      if (p == 2) return grad_pass(GradOp::Norm2, s.xs, s.dt, s.keep, x, y, g, nullptr);
+      if (std::isinf(p)) {
+        TensorRef count = count_ties(*x, *y, s.red, true);
+        return grad_pass(GradOp::NormInf, s.xs, s.dt, s.keep, x, y, g, count.get());
+      }
+      return grad_pass(GradOp::NormP, s.xs, s.dt, s.keep, x, y, g, nullptr, static_cast<float>(p - 1));
+    }
+    default: return grad_pass(GradOp::LogSumExp, s.xs, s.dt, s.keep, x, nullptr, g, aux);
+  }
+}
+
+// Whether a reduction of x records a backward (and so asks the forward for its aux values).
+bool wants_grad(Op op, const Tensor& x) {
+  return op != Op::ArgMax && op != Op::ArgMin && is_float(x.dtype) && autograd::needs_grad({&x});
+}
+
+void record_reduction(Op op, Tensor& x, Reduced& r, OpArgs args) {
+  SavedReduction s;
+  s.op = op;
+  s.args = args;
+  s.xs = x.shape;
+  s.keep = r.geo.keep_shape;
+  s.red = r.geo.red;
+  s.dt = x.dtype;
+  s.rlen = r.geo.rlen;
+  const bool norm_flat = op == Op::Norm && (args.p == 0 || args.p == 1);
+  if (op != Op::Sum && op != Op::Mean && !(op == Op::Norm && args.p == 0)) s.x = autograd::saved(x);
+  if (op == Op::Std || op == Op::Max || op == Op::Min || (op == Op::Norm && !norm_flat))
+    s.y = autograd::saved(*r.out);
+  s.aux = r.aux;  // never seen by autograd: holding it makes no cycle
+  autograd::record(op_name(op), *r.out, {&x}, [s](Tensor& g) {
+    std::vector<TensorRef> grads;
+    grads.push_back(reduce_backward(s, g));
+    return grads;
+  });
+}
+
+TensorRef reduce_op(const char* fn, Op op, Tensor& x, const int32_t* axes, int32_t naxes, uint32_t keepdim,
+                    OpArgs args = {}) {
+  const bool grad = wants_grad(op, x);
+  Reduced r = reduce(fn, op, x, axes, naxes, keepdim, args, grad);
+  if (grad) record_reduction(op, x, r, args);
+  return std::move(r.out);
+}
+
+TensorRef cumsum_op(const char* fn, Tensor& x, int32_t axis) {
+  const int32_t a = arg_axis(fn, "axis", axis, x.shape.ndim);
+  TensorRef out = scan(fn, x, a, false);
+  if (is_float(x.dtype) && autograd::needs_grad({&x}))
+    autograd::record("cumsum", *out, {&x}, [a](Tensor& g) {
+      std::vector<TensorRef> grads;
+      grads.push_back(scan("backward", g, a, true));
+      return grads;
+    });
   return out;
 }
 
 }  // namespace
+
+GRL_BACKWARD_RULE(sum);
+GRL_BACKWARD_RULE(mean);
+GRL_BACKWARD_RULE(var);
+GRL_BACKWARD_RULE(std);
+GRL_BACKWARD_RULE(max);
+GRL_BACKWARD_RULE(min);
+GRL_BACKWARD_RULE(norm);
+GRL_BACKWARD_RULE(logsumexp);
+GRL_BACKWARD_RULE(cumsum);
 
 }  // namespace grl
 
@@ -494,7 +694,7 @@ using namespace grl;
     Tensor& tx = arg_tensor(__func__, "x", x);                                                     \
     GRL_CHECK_OUT(out);                                                                            \
     DeviceLock lock(tx.dev().mutex());                                                             \
-    *out = reduce(__func__, op, tx, axes, naxes, keepdim).release();                               \
+    *out = reduce_op(__func__, op, tx, axes, naxes, keepdim).release();                            \
     GRL_API_END();                                                                                 \
   }
 
@@ -512,7 +712,7 @@ extern "C" GRL_API grl_status grl_var(grl_tensor x, const int32_t* axes, int32_t
   DeviceLock lock(tx.dev().mutex());
   OpArgs args;
   args.correction = correction;
-  *out = reduce(__func__, Op::Var, tx, axes, naxes, keepdim, args).release();
+  *out = reduce_op(__func__, Op::Var, tx, axes, naxes, keepdim, args).release();
   GRL_API_END();
 }
 
@@ -524,7 +724,7 @@ extern "C" GRL_API grl_status grl_std(grl_tensor x, const int32_t* axes, int32_t
   DeviceLock lock(tx.dev().mutex());
   OpArgs args;
   args.correction = correction;
-  *out = reduce(__func__, Op::Std, tx, axes, naxes, keepdim, args).release();
+  *out = reduce_op(__func__, Op::Std, tx, axes, naxes, keepdim, args).release();
   GRL_API_END();
 }
 
@@ -533,7 +733,7 @@ extern "C" GRL_API grl_status grl_argmax(grl_tensor x, int32_t axis, uint32_t ke
   Tensor& tx = arg_tensor(__func__, "x", x);
   GRL_CHECK_OUT(out);
   DeviceLock lock(tx.dev().mutex());
-  *out = reduce(__func__, Op::ArgMax, tx, &axis, 1, keepdim).release();
+  *out = reduce_op(__func__, Op::ArgMax, tx, &axis, 1, keepdim).release();
   GRL_API_END();
 }
 
@@ -542,7 +742,7 @@ extern "C" GRL_API grl_status grl_argmin(grl_tensor x, int32_t axis, uint32_t ke
   Tensor& tx = arg_tensor(__func__, "x", x);
   GRL_CHECK_OUT(out);
   DeviceLock lock(tx.dev().mutex());
-  *out = reduce(__func__, Op::ArgMin, tx, &axis, 1, keepdim).release();
+  *out = reduce_op(__func__, Op::ArgMin, tx, &axis, 1, keepdim).release();
   GRL_API_END();
 }
 
@@ -554,7 +754,7 @@ extern "C" GRL_API grl_status grl_norm(grl_tensor x, double p, const int32_t* ax
   DeviceLock lock(tx.dev().mutex());
   OpArgs args;
   args.p = p;
-  *out = reduce(__func__, Op::Norm, tx, axes, naxes, keepdim, args).release();
+  *out = reduce_op(__func__, Op::Norm, tx, axes, naxes, keepdim, args).release();
   GRL_API_END();
 }
 
@@ -563,6 +763,6 @@ extern "C" GRL_API grl_status grl_cumsum(grl_tensor x, int32_t axis, grl_tensor*
   Tensor& tx = arg_tensor(__func__, "x", x);
   GRL_CHECK_OUT(out);
   DeviceLock lock(tx.dev().mutex());
-  *out = cumsum(__func__, tx, axis).release();
+  *out = cumsum_op(__func__, tx, axis).release();
   GRL_API_END();
 }
