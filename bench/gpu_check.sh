@@ -7,8 +7,8 @@ cd "$here"
 out=${OUT:-$here/bench-out}
 build=${BUILD:-build-gpu}
 mkdir -p "$out"
-source .gpu/env.sh
-[ -d .gpu/layers ] && export VK_LAYER_PATH="$here/.gpu/layers"
+[ -d .gpu/layers ] && export VK_LAYER_PATH="$PWD/.gpu/layers"
+source .gpu/env.sh  # (it sets its own $here)
 GRILLY_VALIDATION=1 GRILLY_QUIET=1 timeout 300 "$build/tests/grilly_tests" --gtest_brief=1 > "$out/tests.txt" 2>&1
 echo "tests exit $?"; tail -5 "$out/tests.txt"
 BUILD=$build bench/run_gpu.sh "$@"

@@ -8,7 +8,7 @@ cd "$here"
 out=${OUT:-$here/bench-out}
 build=${BUILD:-build-gpu}
 mkdir -p "$out"
-source .gpu/env.sh
+source .gpu/env.sh  # sets its own $here
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt" || true
 "$build/bench/grilly_bench" --json "$out/grilly.json" "$@" 2>&1 | tee "$out/grilly.txt"
 python3 .gpu/torch_baseline.py --json "$out/torch.json" 2>&1 | tee "$out/torch.txt"

@@ -71,8 +71,9 @@ float max4(vec4 v) { return max(max(v.x, v.y), max(v.z, v.w)); }
 // Workgroup reductions: a subgroup step, one shared slot per subgroup, one barrier, then every
 // subgroup folds the slots (lanes split them, a subgroup op joins them). The subgroup size is not
 // assumed (8 on lavapipe, 32 on NVIDIA, 64 on AMD), so there are WG slots. A kernel calls one of
-// these once: they share the slots, and a single barrier keeps both the GPU's synchronisation
-// and lavapipe's compile time (its barriers are coroutine splits) low.
+// these once (or once per row, with a barrier before the slots are written again): they share the
+// slots, and a single barrier keeps both the GPU's synchronisation and lavapipe's compile time
+// (its barriers are coroutine splits) low.
 shared vec4 red_[WG];
 
 // Sum of x over the workgroup, two values at once.

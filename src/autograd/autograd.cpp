@@ -8,10 +8,6 @@
 
 #include "ops/compose.h"
 
-// TEMPORARY while op families are developed in separate builds: lets partial builds link.
-#pragma weak grl_sum
-#pragma weak grl_full
-
 namespace grl::autograd {
 
 namespace {

@@ -9,6 +9,7 @@
 using namespace grl;
 
 grl_graph_s::~grl_graph_s() {
+  if (!owner) return;
   {
     std::lock_guard<std::recursive_mutex> lock(owner->impl->mutex());
     inputs.clear();
@@ -61,8 +62,9 @@ GRL_API grl_status grl_graph_end_capture(grl_device device, grl_graph* out) {
     d.impl->destroy_capture(*d.impl->end_capture());
     fail(GRL_ERROR_NULL_ARGUMENT, "%s: argument 'out' is NULL (the capture was discarded)", __func__);
   }
+  std::unique_ptr<Capture> capture = d.impl->end_capture();
   auto g = std::make_unique<grl_graph_s>();
-  g->capture = d.impl->end_capture();
+  g->capture = std::move(capture);
   g->owner = &d;
   d.refs.fetch_add(1);
   *out = g.release();

@@ -209,8 +209,9 @@ void streamed_affine_grads(Tensor& x, Tensor& g, Tensor& stats, int64_t n, bool 
 // Rows that fit in registers take one kernel for everything: a workgroup walks a chunk of rows,
 // writes dx and keeps per-column sums of g * xhat and g, so x and g are read once (3 passes over
 // the data, as the forward's 2 plus g). Chunks are sized for some 2^18 threads in flight, which
-// bounds the f32 partial sums to 32 MiB whatever the input. Longer rows stream dx one row per
-// workgroup and take the column-sum kernel for the weight and bias (5 passes).
+// keeps the f32 partial sums [chunks, n] within a few tens of MiB whatever the input. Longer rows
+// stream dx one row per workgroup and take the column-sum kernel for the weight and bias (5
+// passes).
 void norm_backward(Tensor& x, Tensor& g, Tensor* w, Tensor& stats, const Shape& wshape, int64_t n, bool rms,
                    bool want_x, bool want_w, bool want_b, TensorRef& dx, TensorRef& dw, TensorRef& db) {
   const char* fn = rms ? "rms_norm backward" : "layer_norm backward";
