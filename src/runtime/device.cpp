@@ -495,6 +495,23 @@ void Device::dispatch_1d(const Kernel& kernel, const void* push, uint32_t push_b
   dispatch(kernel, push, push_bytes, static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1, reads, writes);
 }
 
+uint64_t Device::submit(VkCommandBuffer cb) {
+  uint64_t serial = submitted_serial_ + 1;
+  VkTimelineSemaphoreSubmitInfo ts{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
+  ts.signalSemaphoreValueCount = 1;
+  ts.pSignalSemaphoreValues = &serial;
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.pNext = &ts;
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cb;
+  si.signalSemaphoreCount = 1;
+  si.pSignalSemaphores = &timeline_;
+  GRL_VK_CHECK(vk::vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE));
+  submitted_serial_ = serial;
+  ++stats_.submissions;
+  return serial;
+}
+
 void Device::flush() {
   if (capture_)
     fail(GRL_ERROR_INVALID_ARGUMENT, "the device is capturing a graph: host reads and synchronization are not "
@@ -508,20 +525,7 @@ void Device::flush() {
                            VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
   GRL_VK_CHECK(vk::vkEndCommandBuffer(open_.cb));
   recording_ = false;
-  uint64_t serial = open_serial();
-  VkTimelineSemaphoreSubmitInfo ts{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
-  ts.signalSemaphoreValueCount = 1;
-  ts.pSignalSemaphoreValues = &serial;
-  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  si.pNext = &ts;
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &open_.cb;
-  si.signalSemaphoreCount = 1;
-  si.pSignalSemaphores = &timeline_;
-  GRL_VK_CHECK(vk::vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE));
-  submitted_serial_ = serial;
-  ++stats_.submissions;
-  open_.serial = serial;
+  open_.serial = submit(open_.cb);
   in_flight_.push_back(open_);
   open_ = Frame{};
   // A new command buffer starts a new barrier epoch only through an explicit barrier; hazards
@@ -684,19 +688,7 @@ std::unique_ptr<Capture> Device::end_capture() {
 
 void Device::replay(Capture& c) {
   flush();  // bindings and earlier ops go first
-  uint64_t serial = submitted_serial_ + 1;
-  VkTimelineSemaphoreSubmitInfo ts{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
-  ts.signalSemaphoreValueCount = 1;
-  ts.pSignalSemaphoreValues = &serial;
-  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  si.pNext = &ts;
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &c.cb;
-  si.signalSemaphoreCount = 1;
-  si.pSignalSemaphores = &timeline_;
-  GRL_VK_CHECK(vk::vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE));
-  submitted_serial_ = serial;
-  ++stats_.submissions;
+  uint64_t serial = submit(c.cb);
   c.last_serial = serial;
   for (Block* b : c.blocks) b->last_serial = serial;
   if (c.checks_errors) error_check_pending_ = true;

@@ -135,6 +135,7 @@ class Device {
   Block* create_block(VkDeviceSize size, bool staging);
   void destroy_block(Block* b);
   VkCommandBuffer cmd();
+  uint64_t submit(VkCommandBuffer cb);  // signals the next serial on the timeline
   void track(std::initializer_list<Block*> reads, std::initializer_list<Block*> writes);
   void barrier();
   VkPipeline pipeline(const Kernel& kernel);
