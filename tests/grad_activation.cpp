@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "reference.h"
 
 namespace gt {
 namespace {
@@ -54,46 +55,6 @@ Host glu_ref(const Host& x, const std::function<double(double)>& act) {
   Host y = Host::zeros(s);
   for (int64_t r = 0; r * h < y.numel(); ++r)
     for (int64_t j = 0; j < h; ++j) y[r * h + j] = act(x[r * 2 * h + j]) * x[r * 2 * h + h + j];
-  return y;
-}
-
-// Softmax / log-softmax along `axis` of a row-major array.
-Host softmax_ref(const Host& x, int axis, bool log) {
-  int64_t outer = 1, len = x.shape[static_cast<size_t>(axis)], inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.shape[static_cast<size_t>(i)];
-  for (size_t i = static_cast<size_t>(axis) + 1; i < x.shape.size(); ++i) inner *= x.shape[i];
-  Host y = Host::zeros(x.shape);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t in = 0; in < inner; ++in) {
-      auto at = [&](int64_t k) { return (o * len + k) * inner + in; };
-      double m = -INFINITY, s = 0;
-      for (int64_t k = 0; k < len; ++k) m = std::max(m, x[at(k)]);
-      for (int64_t k = 0; k < len; ++k) s += std::exp(x[at(k)] - m);
-      for (int64_t k = 0; k < len; ++k) y[at(k)] = log ? x[at(k)] - m - std::log(s) : std::exp(x[at(k)] - m) / s;
-    }
-  return y;
-}
-
-// Layer norm (biased variance) or RMS norm over rows of n; w / b may be null.
-Host norm_ref(const Host& x, int64_t n, const Host* w, const Host* b, double eps, bool rms) {
-  Host y = Host::zeros(x.shape);
-  for (int64_t r = 0; r * n < x.numel(); ++r) {
-    const double* v = x.v.data() + r * n;
-    double mean = 0, var = 0;
-    if (!rms) {
-      for (int64_t i = 0; i < n; ++i) mean += v[i];
-      mean /= static_cast<double>(n);
-    }
-    for (int64_t i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean);
-    var /= static_cast<double>(n);
-    const double rstd = 1 / std::sqrt(var + eps);
-    for (int64_t i = 0; i < n; ++i) {
-      double t = (v[i] - mean) * rstd;
-      if (w) t *= (*w)[i];
-      if (b) t += (*b)[i];
-      y[r * n + i] = t;
-    }
-  }
   return y;
 }
 
@@ -208,12 +169,6 @@ const grl_dtype kFloats[] = {GRL_F32, GRL_F16, GRL_BF16};
 // tests check for f16 too; each variant costs lavapipe about a second to compile, so the backward
 // row tests take f32 and bf16.
 const grl_dtype kRowDtypes[] = {GRL_F32, GRL_BF16};
-
-Host rounded_random(Shape s, grl_dtype dt, double lo, double hi) {
-  Host h = Host::random(std::move(s), rng(), lo, hi);
-  for (auto& v : h.v) v = round_to(dt, v);
-  return h;
-}
 
 // Gradients are compared against the largest reference magnitude: sums over thousands of terms
 // make elementwise relative checks meaningless where a gradient nearly cancels. f16/bf16: the

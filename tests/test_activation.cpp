@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 
+#include "reference.h"
 #include "testing.h"
 
 using namespace gt;
@@ -20,12 +21,6 @@ double softplus(double x, double beta, double threshold) {
 double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
 double gelu_tanh(double x) {
   return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
-
-Host rounded_random(Shape s, grl_dtype dt, double lo, double hi) {
-  Host h = Host::random(std::move(s), rng(), lo, hi);
-  for (auto& v : h.v) v = round_to(dt, v);
-  return h;
 }
 
 // A transposed (non-contiguous) device view of a [cols, rows] upload of `h` transposed, so that
@@ -82,28 +77,6 @@ const std::vector<Pointwise>& pointwise_cases() {
 // Tolerances of pointwise activations: f32 allows for the GPU's exp/cos/tanh (a few ulp) and the
 // erf approximation of exact gelu; f16/bf16 are dominated by the output rounding.
 Tol pointwise_tol(grl_dtype dt) { return dt == GRL_F32 ? Tol{1e-5, 2e-6} : tol(dt); }
-
-// Softmax / log-softmax reference along `axis` of a row-major host array.
-Host softmax_ref(const Host& x, int axis, bool log) {
-  int64_t outer = 1, len = x.shape[static_cast<size_t>(axis)], inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.shape[static_cast<size_t>(i)];
-  for (size_t i = static_cast<size_t>(axis) + 1; i < x.shape.size(); ++i) inner *= x.shape[i];
-  Host r = Host::zeros(x.shape);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t in = 0; in < inner; ++in) {
-      auto at = [&](int64_t k) { return (o * len + k) * inner + in; };
-      double m = -INFINITY, s = 0;
-      for (int64_t k = 0; k < len; ++k) m = std::max(m, x[at(k)]);
-      for (int64_t k = 0; k < len; ++k) s += std::exp(x[at(k)] - m);
-      for (int64_t k = 0; k < len; ++k) r[at(k)] = log ? x[at(k)] - m - std::log(s) : std::exp(x[at(k)] - m) / s;
-    }
-  return r;
-}
-
-Host rounded(Host h, grl_dtype dt) {
-  for (auto& v : h.v) v = round_to(dt, v);
-  return h;
-}
 
 // f32: exp and the f32 sums over up to 20000 terms; log-softmax of +-80 inputs reaches -160, where
 // one f32 ulp is 1.5e-5 (covered by rtol). f16/bf16: the output rounding.

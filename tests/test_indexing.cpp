@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "reference.h"
 #include "testing.h"
 
 using namespace gt;
@@ -620,11 +621,6 @@ Host grad_of(grl_tensor x) {
   }
   EXPECT_EQ(grl_tensor_dtype(g), grl_tensor_dtype(x));
   return download(g);
-}
-
-Host rounded(Host h, grl_dtype dt) {
-  for (auto& v : h.v) v = round_to(dt, v);
-  return h;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // bias, over f32, f16 and bf16, against float64 references.
 #include <cmath>
 
+#include "reference.h"
 #include "testing.h"
 
 using namespace gt;
@@ -11,35 +12,6 @@ class Normalization : public DeviceTest {};
 namespace {
 
 const grl_dtype kFloats[] = {GRL_F32, GRL_F16, GRL_BF16};
-
-Host rounded_random(Shape s, grl_dtype dt, double lo, double hi) {
-  Host h = Host::random(std::move(s), rng(), lo, hi);
-  for (auto& v : h.v) v = round_to(dt, v);
-  return h;
-}
-
-// Layer norm (biased variance, as PyTorch) or RMS norm over rows of length n; w / b may be null.
-Host norm_ref(const Host& x, int64_t n, const Host* w, const Host* b, double eps, bool rms, grl_dtype dt) {
-  Host r = Host::zeros(x.shape);
-  for (int64_t row = 0; row * n < x.numel(); ++row) {
-    const double* v = x.v.data() + row * n;
-    double mean = 0, var = 0;
-    if (!rms) {
-      for (int64_t i = 0; i < n; ++i) mean += v[i];
-      mean /= static_cast<double>(n);
-    }
-    for (int64_t i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean);
-    var /= static_cast<double>(n);
-    const double rstd = 1 / std::sqrt(var + eps);
-    for (int64_t i = 0; i < n; ++i) {
-      double y = (v[i] - mean) * rstd;
-      if (w) y *= (*w)[i];
-      if (b) y += (*b)[i];
-      r[row * n + i] = round_to(dt, y);
-    }
-  }
-  return r;
-}
 
 // f32: rstd through the GPU's inversesqrt (a few ulp) and f32 sums over up to 20000 terms;
 // f16/bf16: the output rounding.
@@ -76,7 +48,7 @@ TEST_F(Normalization, LayerNormAgainstFloat64) {
         const double eps = 1e-5;
         ASSERT_GRL_OK(grl_layer_norm(tx, c.nd, affine >= 1 ? tw.t : nullptr, affine >= 2 ? tb.t : nullptr, eps,
                                      out.out()));
-        Host ref = norm_ref(x, n, affine >= 1 ? &w : nullptr, affine >= 2 ? &b : nullptr, eps, false, dt);
+        Host ref = rounded(norm_ref(x, n, affine >= 1 ? &w : nullptr, affine >= 2 ? &b : nullptr, eps, false), dt);
         EXPECT_TRUE(close(download(out), ref, norm_tol(dt)))
             << grl_dtype_name(dt) << " " << str(c.shape) << " nd " << c.nd << " affine " << affine;
       }
@@ -92,7 +64,7 @@ TEST_F(Normalization, RmsNormAgainstFloat64) {
         T tx(upload(dev, x, dt)), tw(upload(dev, w, dt)), out;
         const double eps = 1e-6;
         ASSERT_GRL_OK(grl_rms_norm(tx, c.nd, weighted ? tw.t : nullptr, eps, out.out()));
-        Host ref = norm_ref(x, numel(ws), weighted ? &w : nullptr, nullptr, eps, true, dt);
+        Host ref = rounded(norm_ref(x, numel(ws), weighted ? &w : nullptr, nullptr, eps, true), dt);
         EXPECT_TRUE(close(download(out), ref, norm_tol(dt)))
             << grl_dtype_name(dt) << " " << str(c.shape) << " nd " << c.nd << " weighted " << weighted;
       }
@@ -106,7 +78,7 @@ TEST_F(Normalization, LayerNormVarianceDoesNotCancel) {
     Host x = rounded_random(s, GRL_F32, 998, 1002);
     T tx(upload(dev, x)), out;
     ASSERT_GRL_OK(grl_layer_norm(tx, 1, nullptr, nullptr, 0.0, out.out()));
-    EXPECT_TRUE(close(download(out), norm_ref(x, s[1], nullptr, nullptr, 0.0, false, GRL_F32), {2e-3, 2e-3}))
+    EXPECT_TRUE(close(download(out), rounded(norm_ref(x, s[1], nullptr, nullptr, 0.0, false), GRL_F32), {2e-3, 2e-3}))
         << str(s);
   }
 }
@@ -121,9 +93,9 @@ TEST_F(Normalization, StridedInputsAndWeights) {
   for (int i = 0; i < 5; ++i)
     for (int j = 0; j < 6; ++j) x[i * 6 + j] = xt[j * 5 + i], w[i * 6 + j] = wt[j * 5 + i];
   ASSERT_GRL_OK(grl_layer_norm(tx, 2, tw, nullptr, 1e-5, ln.out()));
-  EXPECT_TRUE(close(download(ln), norm_ref(x, 30, &w, nullptr, 1e-5, false, GRL_F32), norm_tol(GRL_F32)));
+  EXPECT_TRUE(close(download(ln), rounded(norm_ref(x, 30, &w, nullptr, 1e-5, false), GRL_F32), norm_tol(GRL_F32)));
   ASSERT_GRL_OK(grl_rms_norm(tx, 1, nullptr, 1e-5, rn.out()));
-  EXPECT_TRUE(close(download(rn), norm_ref(x, 6, nullptr, nullptr, 1e-5, true, GRL_F32), norm_tol(GRL_F32)));
+  EXPECT_TRUE(close(download(rn), rounded(norm_ref(x, 6, nullptr, nullptr, 1e-5, true), GRL_F32), norm_tol(GRL_F32)));
   // A contiguous view at an odd element offset: rows of 8 must not take 16-byte packed loads.
   Host y = rounded_random({33}, GRL_F32, -2, 2);
   T ty(upload(dev, y)), sl, rs, out;
@@ -133,7 +105,7 @@ TEST_F(Normalization, StridedInputsAndWeights) {
   ASSERT_GRL_OK(grl_layer_norm(rs, 1, nullptr, nullptr, 1e-5, out.out()));
   Host ys = Host::zeros({4, 8});
   for (int i = 0; i < 32; ++i) ys[i] = y[i + 1];
-  EXPECT_TRUE(close(download(out), norm_ref(ys, 8, nullptr, nullptr, 1e-5, false, GRL_F32), norm_tol(GRL_F32)));
+  EXPECT_TRUE(close(download(out), rounded(norm_ref(ys, 8, nullptr, nullptr, 1e-5, false), GRL_F32), norm_tol(GRL_F32)));
 }
 
 TEST_F(Normalization, BadInputs) {
