@@ -278,6 +278,26 @@ static grl_status grilly_device_create(int32_t index, const char* name_contains,
   return grl_device_create(&opts, out);
 }
 
+/* grl_optimizer_create with the options of SGD and Adam(W) spelled out (a negative lr,
+ * weight_decay or eps: the kind's default); the other fields keep GRL_OPTIMIZER_OPTIONS_INIT's. */
+static grl_status grilly_optimizer_create(const grl_tensor* params, int32_t n_params, int32_t kind,
+                                          double lr, double momentum, double dampening,
+                                          uint32_t nesterov, double weight_decay, double beta1,
+                                          double beta2, double eps, uint32_t amsgrad,
+                                          grl_optimizer* out) {
+  grl_optimizer_options opts = GRL_OPTIMIZER_OPTIONS_INIT((grl_optimizer_kind)kind);
+  opts.lr = lr;
+  opts.momentum = momentum;
+  opts.dampening = dampening;
+  opts.nesterov = nesterov;
+  opts.weight_decay = weight_decay;
+  opts.beta1 = beta1;
+  opts.beta2 = beta2;
+  opts.eps = eps;
+  opts.amsgrad = amsgrad;
+  return grl_optimizer_create(params, n_params, &opts, out);
+}
+
 %}
 
 %inline %{

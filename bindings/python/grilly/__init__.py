@@ -31,3 +31,5 @@ long = int64
 int = int32  # noqa: A001
 
 __version__ = _grilly.grl_version_string()
+
+from . import functional, nn, optim  # noqa: E402,F401
