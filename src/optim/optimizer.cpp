@@ -413,6 +413,14 @@ void check_lr(const char* fn, double lr) {
 
 }  // namespace
 
+// A state tensor's position, checked against grl_optimizer_state_count.
+static size_t state_index(const char* fn, const grl_optimizer_s& s, int32_t index) {
+  if (index < 0 || static_cast<size_t>(index) >= s.names.size())
+    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: index is %d; the optimizer has %zu state tensors (grl_optimizer_state_count)",
+         fn, index, s.names.size());
+  return static_cast<size_t>(index);
+}
+
 extern "C" {
 
 GRL_API grl_status grl_optimizer_create(const grl_tensor* params, int32_t n_params, const grl_optimizer_options* opts,
@@ -536,10 +544,7 @@ GRL_API grl_status grl_optimizer_state_name(grl_optimizer opt, int32_t index, co
   GRL_API_BEGIN();
   auto& s = arg_optimizer(__func__, opt);
   GRL_CHECK_OUT(out);
-  if (index < 0 || static_cast<size_t>(index) >= s.names.size())
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: index is %d; expected 0..%zu (grl_optimizer_state_count)", __func__, index,
-         s.names.size() - 1);
-  *out = s.names[static_cast<size_t>(index)].c_str();
+  *out = s.names[state_index(__func__, s, index)].c_str();
   GRL_API_END();
 }
 
@@ -547,10 +552,7 @@ GRL_API grl_status grl_optimizer_state_tensor(grl_optimizer opt, int32_t index, 
   GRL_API_BEGIN();
   auto& s = arg_optimizer(__func__, opt);
   GRL_CHECK_OUT(out);
-  if (index < 0 || static_cast<size_t>(index) >= s.names.size())
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: index is %d; expected 0..%zu (grl_optimizer_state_count)", __func__, index,
-         s.names.size() - 1);
-  *out = TensorRef(s.tensors[static_cast<size_t>(index)]).release();
+  *out = TensorRef(s.tensors[state_index(__func__, s, index)]).release();
   GRL_API_END();
 }
 

@@ -602,14 +602,6 @@ void Device::fill_zero(Block* dst, size_t offset, size_t bytes) {
   vk::vkCmdFillBuffer(cb, dst->buffer, offset, (bytes + 3) / 4 * 4, 0);
 }
 
-void Device::copy(Block* src, size_t src_offset, Block* dst, size_t dst_offset, size_t bytes) {
-  if (bytes == 0) return;
-  VkCommandBuffer cb = cmd();
-  track({src}, {dst});
-  VkBufferCopy region{src_offset, dst_offset, bytes};
-  vk::vkCmdCopyBuffer(cb, src->buffer, dst->buffer, 1, &region);
-}
-
 // ------------------------------------------------------------------------------------------------
 // Device-side error reports
 // ------------------------------------------------------------------------------------------------

@@ -85,7 +85,6 @@ class Device {
   void upload(Block* dst, size_t offset, const void* src, size_t bytes);
   void download(Block* src, size_t offset, void* dst, size_t bytes);  // waits
   void fill_zero(Block* dst, size_t offset, size_t bytes);
-  void copy(Block* src, size_t src_offset, Block* dst, size_t dst_offset, size_t bytes);
 
   // ---- kernels ----
   // Records one dispatch. `push` (at most 128 bytes) is the kernel's push-constant block. `reads`
