@@ -808,6 +808,21 @@ GRL_API grl_status grl_tensor_map_get(grl_tensor_map map, const char* name, grl_
 GRL_API grl_status grl_save_optimizer(const char* path, grl_optimizer opt);
 GRL_API grl_status grl_load_optimizer(const char* path, grl_optimizer opt);
 
+/* ------------------------------------------------------------------------------------------------
+ * Spiking neurons, synapses, encoders and the SNN simulator (docs/neuro.md).
+ * --------------------------------------------------------------------------------------------- */
+/* @section snn */
+
+/* ------------------------------------------------------------------------------------------------
+ * Biological and online learning rules (docs/neuro.md).
+ * --------------------------------------------------------------------------------------------- */
+/* @section learning */
+
+/* ------------------------------------------------------------------------------------------------
+ * Key-value and episodic memory, vector search, place, grid and time cells (docs/neuro.md).
+ * --------------------------------------------------------------------------------------------- */
+/* @section memory */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
