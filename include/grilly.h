@@ -809,17 +809,32 @@ GRL_API grl_status grl_save_optimizer(const char* path, grl_optimizer opt);
 GRL_API grl_status grl_load_optimizer(const char* path, grl_optimizer opt);
 
 /* ------------------------------------------------------------------------------------------------
- * Spiking neurons, synapses, encoders and the SNN simulator (docs/neuro.md).
+ * Spiking neurons: the LIF step, neuron nodes trained with surrogate gradients, the SNN simulator. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section snn */
 
 /* ------------------------------------------------------------------------------------------------
- * Biological and online learning rules (docs/neuro.md).
+ * Synapses, short-term plasticity, spike encoders and decoders, spike-matmul. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
-/* @section learning */
+/* @section synapse */
 
 /* ------------------------------------------------------------------------------------------------
- * Key-value and episodic memory, vector search, place, grid and time cells (docs/neuro.md).
+ * Local plasticity: Hebbian, Oja, Sanger (GHA), pair and triplet STDP. See docs/neuro.md.
+ * --------------------------------------------------------------------------------------------- */
+/* @section plasticity */
+
+/* ------------------------------------------------------------------------------------------------
+ * Continual and online learning: Fisher information, EWC, natural gradient, NLMS, whitening. See docs/neuro.md.
+ * --------------------------------------------------------------------------------------------- */
+/* @section online */
+
+/* ------------------------------------------------------------------------------------------------
+ * Vector search: pairwise distances, top-k, flat index. See docs/neuro.md.
+ * --------------------------------------------------------------------------------------------- */
+/* @section search */
+
+/* ------------------------------------------------------------------------------------------------
+ * Key-value and episodic memory; place, grid and time cells; theta-gamma phase coding. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section memory */
 
