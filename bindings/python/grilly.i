@@ -1,5 +1,6 @@
 /* grilly.i — SWIG interface of the private module grilly._grilly, generated from include/grilly.h.
- * Owns the typemaps (out-parameters become return values), the GIL release and the status check. */
+ * Owns the typemaps (out-parameters become return values), the GIL release, the status check and
+ * the hand-written wrappers, among them the shim that runs Python autograd Functions. */
 %module(package="grilly") _grilly
 
 %{
@@ -8,10 +9,16 @@
 /* Set by grilly._errors through _set_error_classes: {status (int): exception class}. */
 static PyObject* grilly_error_classes = NULL;
 
+/* The Python exception a custom-function callback raised on this thread (grilly_custom_apply):
+ * the core only sees a status, so the error raised for the failed C call names it and chains it. */
+static _Thread_local PyObject* grilly_pending_exc = NULL;
+
 /* Raises the exception class mapped from `status`, built as cls(message, status). The message is
  * read right after the failed call, on the same thread (it is thread-local in the core). */
 static void grilly_raise(grl_status status) {
   const char* msg = grl_last_error_message();
+  PyObject* cause = grilly_pending_exc;
+  grilly_pending_exc = NULL;
   PyObject* cls = NULL;
   if (grilly_error_classes) {
     PyObject* key = PyLong_FromLong((long)status);
@@ -22,12 +29,30 @@ static void grilly_raise(grl_status status) {
     if (!cls && !PyErr_Occurred()) cls = PyDict_GetItemString(grilly_error_classes, "default");
   }
   if (!cls) cls = PyExc_RuntimeError;
-  PyObject* exc = PyObject_CallFunction(cls, "si", (msg && msg[0]) ? msg : grl_status_string(status),
-                                        (int)status);
+  const char* text = (msg && msg[0]) ? msg : grl_status_string(status);
+  PyObject* exc = NULL;
+  if (cause) {
+    PyObject* detail = PyObject_Str(cause);
+    PyObject* full = PyUnicode_FromFormat("%s (%s: %U)", text, Py_TYPE(cause)->tp_name,
+                                          detail ? detail : Py_None);
+    Py_XDECREF(detail);
+    PyErr_Clear();
+    if (full) {
+      exc = PyObject_CallFunction(cls, "Oi", full, (int)status);
+      Py_DECREF(full);
+    }
+  } else {
+    exc = PyObject_CallFunction(cls, "si", text, (int)status);
+  }
   if (exc) {
+    if (cause) {
+      Py_INCREF(cause);
+      PyException_SetCause(exc, cause); /* steals */
+    }
     PyErr_SetObject((PyObject*)Py_TYPE(exc), exc);
     Py_DECREF(exc);
   }
+  Py_XDECREF(cause);
 }
 
 static PyObject* grilly_handle_or_none(void* p, swig_type_info* ty) {
@@ -56,8 +81,17 @@ static PyObject* grilly_handle_or_none(void* p, swig_type_info* ty) {
   Py_INCREF(Py_None);
 }
 
-/* Helpers that touch Python objects must keep the GIL. */
+/* grl_last_error_status reports a status rather than failing with it. */
+%typemap(out) grl_status grl_last_error_status { $result = PyLong_FromLong((long)$1); }
+
+/* Helpers that touch Python objects must keep the GIL (they release it around their C calls). */
 %exception _set_error_classes %{ $action %}
+%exception grilly_split %{ $action %}
+%exception grilly_optimizer_get_scalars %{ $action %}
+%exception grilly_optimizer_set_scalars %{ $action %}
+%exception grilly_save_safetensors %{ $action %}
+%exception grilly_custom_apply %{ $action %}
+%exception grilly_graph_summary %{ $action %}
 
 /* ------------------------------------------------------------------------------------------------
  * Out-parameters: handles and scalars come back as the function's result.
@@ -182,6 +216,7 @@ GRILLY_INT_ARRAY_IN(int64_t, shape, ndim, PyLong_AsLongLong)
 GRILLY_INT_ARRAY_IN(int64_t, pads, npads, PyLong_AsLongLong)
 GRILLY_INT_ARRAY_IN(int32_t, axes, ndim, PyLong_AsLong)
 GRILLY_INT_ARRAY_IN(int32_t, axes, naxes, PyLong_AsLong)
+GRILLY_INT_ARRAY_IN(int64_t, milestones, n_milestones, PyLong_AsLongLong)
 
 %define GRILLY_HANDLE_ARRAY_IN(PTR, COUNT)
 %typemap(in) (const grl_tensor* PTR, int32_t COUNT) (grl_tensor* arr = NULL, PyObject* seq = NULL) {
@@ -243,8 +278,11 @@ GRILLY_HANDLE_ARRAY_IN(params, n_params)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Left out of this first layer: callbacks, array outputs and option structs with pointers. The
- * hand-written replacements below cover what the Python package uses.
+ * Left out of the generated layer: callbacks, array outputs and option structs. Each has a
+ * hand-written replacement below: grilly_device_create, grilly_optimizer_create,
+ * grilly_lr_scheduler_create (options spelled out), grilly_split (a list of handles),
+ * grilly_optimizer_get_scalars / _set_scalars, grilly_save_safetensors (lists), grilly_graph_summary
+ * (a str) and grilly_custom_apply (Python callables).
  * --------------------------------------------------------------------------------------------- */
 %ignore grl_custom_apply;
 %ignore grl_custom_function;
@@ -278,13 +316,165 @@ static grl_status grilly_device_create(int32_t index, const char* name_contains,
   return grl_device_create(&opts, out);
 }
 
-/* grl_optimizer_create with the options of SGD and Adam(W) spelled out (a negative lr,
- * weight_decay or eps: the kind's default); the other fields keep GRL_OPTIMIZER_OPTIONS_INIT's. */
+%}
+
+/* Helpers of the hand-written wrappers below (not wrapped themselves). */
+%{
+static grl_tensor grilly_tensor_arg(PyObject* obj, const char* what) {
+  void* p = 0;
+  if (obj == Py_None || !SWIG_IsOK(SWIG_ConvertPtr(obj, &p, SWIGTYPE_p_grl_tensor_s, 0)) || !p) {
+    PyErr_Format(PyExc_TypeError, "%s: expected a grl_tensor handle", what);
+    return NULL;
+  }
+  return (grl_tensor)p;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Custom functions (grl_custom_apply) whose forward and backward are Python callables. The core
+ * calls them from inside grl_custom_apply or grl_tensor_backward, where the wrapper has released
+ * the GIL, so every callback reacquires it. The context is shared by the caller and the core's
+ * release callback and freed when both are done (the core does not release it when it rejects
+ * the call before recording).
+ * --------------------------------------------------------------------------------------------- */
+typedef struct grilly_pyfn {
+  PyObject* obj; /* has _forward(list of handles) -> Tensor, _backward(handle, handles) -> list */
+  char* name;    /* the core keeps the pointer for the node's life */
+  int refs;      /* changed only with the GIL held */
+  int started;   /* the forward ran: the core made its context and will call release */
+} grilly_pyfn;
+
+static void grilly_pyfn_unref(grilly_pyfn* f) {
+  if (--f->refs > 0) return;
+  Py_XDECREF(f->obj);
+  free(f->name);
+  free(f);
+}
+
+/* Records the current Python exception for grilly_raise and maps it to a status. */
+static grl_status grilly_callback_failed(void) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (value && tb) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  grl_status st = GRL_ERROR_INVALID_ARGUMENT;
+  if (value) {
+    PyObject* code = PyObject_GetAttrString(value, "status");
+    if (code && PyLong_Check(code)) {
+      long c = PyLong_AsLong(code);
+      if (c < 0) st = (grl_status)c;
+    }
+    Py_XDECREF(code);
+    PyErr_Clear();
+  }
+  Py_XDECREF(grilly_pending_exc);
+  grilly_pending_exc = value;
+  return st;
+}
+
+static PyObject* grilly_handle_list(const grl_tensor* hs, int32_t n) {
+  PyObject* list = PyList_New(n);
+  if (!list) return NULL;
+  for (int32_t i = 0; i < n; ++i) {
+    PyObject* h = grilly_handle_or_none((void*)hs[i], SWIGTYPE_p_grl_tensor_s);
+    if (!h) {
+      Py_DECREF(list);
+      return NULL;
+    }
+    PyList_SET_ITEM(list, i, h);
+  }
+  return list;
+}
+
+/* A new reference to the handle owned by a grilly.Tensor (its `_h`), for the core to own. */
+static grl_tensor grilly_take_tensor(PyObject* t, const char* what) {
+  PyObject* h = PyObject_GetAttrString(t, "_h");
+  if (!h) return NULL;
+  grl_tensor p = grilly_tensor_arg(h, what);
+  Py_DECREF(h);
+  if (p) grl_tensor_retain(p);
+  return p;
+}
+
+static grl_status grilly_pyfn_forward(void* ctx, const grl_tensor* inputs, int32_t n_inputs,
+                                      grl_tensor* out) {
+  grilly_pyfn* f = (grilly_pyfn*)ctx;
+  PyGILState_STATE g = PyGILState_Ensure();
+  grl_status st = GRL_OK;
+  f->started = 1;
+  PyObject* args = grilly_handle_list(inputs, n_inputs);
+  PyObject* res = args ? PyObject_CallMethod(f->obj, "_forward", "O", args) : NULL;
+  if (res) {
+    *out = grilly_take_tensor(res, "grilly.autograd.Function.forward must return a Tensor");
+    if (!*out) st = grilly_callback_failed();
+  } else {
+    st = grilly_callback_failed();
+  }
+  Py_XDECREF(res);
+  Py_XDECREF(args);
+  PyGILState_Release(g);
+  return st;
+}
+
+static grl_status grilly_pyfn_backward(void* ctx, grl_tensor grad_output, const grl_tensor* inputs,
+                                       int32_t n_inputs, grl_tensor* grad_inputs) {
+  grilly_pyfn* f = (grilly_pyfn*)ctx;
+  PyGILState_STATE g = PyGILState_Ensure();
+  grl_status st = GRL_OK;
+  PyObject* args = grilly_handle_list(inputs, n_inputs);
+  PyObject* gh = args ? grilly_handle_or_none((void*)grad_output, SWIGTYPE_p_grl_tensor_s) : NULL;
+  PyObject* res = gh ? PyObject_CallMethod(f->obj, "_backward", "OO", gh, args) : NULL;
+  PyObject* seq = res ? PySequence_Fast(res, "grilly.autograd.Function.backward must return a "
+                                             "sequence of Tensors or None") : NULL;
+  if (!seq) {
+    st = grilly_callback_failed();
+  } else if (PySequence_Fast_GET_SIZE(seq) != n_inputs) {
+    PyErr_Format(PyExc_ValueError, "grilly.autograd.Function.backward returned %zd gradients; "
+                 "expected %d (one per input, None where an input needs none)",
+                 PySequence_Fast_GET_SIZE(seq), (int)n_inputs);
+    st = grilly_callback_failed();
+  } else {
+    for (int32_t i = 0; i < n_inputs && st == GRL_OK; ++i) {
+      PyObject* item = PySequence_Fast_GET_ITEM(seq, i);
+      if (item == Py_None) continue;
+      grad_inputs[i] = grilly_take_tensor(item, "grilly.autograd.Function.backward gradients");
+      if (!grad_inputs[i]) st = grilly_callback_failed();
+    }
+    if (st != GRL_OK) { /* the core owns only what a successful backward wrote */
+      for (int32_t i = 0; i < n_inputs; ++i) {
+        grl_tensor_release(grad_inputs[i]);
+        grad_inputs[i] = NULL;
+      }
+    }
+  }
+  Py_XDECREF(seq);
+  Py_XDECREF(res);
+  Py_XDECREF(gh);
+  Py_XDECREF(args);
+  PyGILState_Release(g);
+  return st;
+}
+
+static void grilly_pyfn_release(void* ctx) {
+  if (!Py_IsInitialized()) return; /* at interpreter exit the Python objects are gone already */
+  PyGILState_STATE g = PyGILState_Ensure();
+  grilly_pyfn_unref((grilly_pyfn*)ctx);
+  PyGILState_Release(g);
+}
+
+%}
+
+%inline %{
+/* grl_optimizer_create with every field of grl_optimizer_options spelled out (a negative lr,
+ * weight_decay or eps: the kind's default). */
 static grl_status grilly_optimizer_create(const grl_tensor* params, int32_t n_params, int32_t kind,
                                           double lr, double momentum, double dampening,
                                           uint32_t nesterov, double weight_decay, double beta1,
-                                          double beta2, double eps, uint32_t amsgrad,
-                                          grl_optimizer* out) {
+                                          double beta2, double eps, uint32_t amsgrad, double alpha,
+                                          uint32_t centered, double lr_decay,
+                                          double initial_accumulator_value, double mu_decay,
+                                          double mu_min, double fisher_decay, grl_optimizer* out) {
   grl_optimizer_options opts = GRL_OPTIMIZER_OPTIONS_INIT((grl_optimizer_kind)kind);
   opts.lr = lr;
   opts.momentum = momentum;
@@ -295,9 +485,249 @@ static grl_status grilly_optimizer_create(const grl_tensor* params, int32_t n_pa
   opts.beta2 = beta2;
   opts.eps = eps;
   opts.amsgrad = amsgrad;
+  opts.alpha = alpha;
+  opts.centered = centered;
+  opts.lr_decay = lr_decay;
+  opts.initial_accumulator_value = initial_accumulator_value;
+  opts.mu_decay = mu_decay;
+  opts.mu_min = mu_min;
+  opts.fisher_decay = fisher_decay;
   return grl_optimizer_create(params, n_params, &opts, out);
 }
 
+/* grl_lr_scheduler_create with the fields of grl_lr_schedule_options spelled out. */
+static grl_status grilly_lr_scheduler_create(grl_optimizer opt, int32_t kind, double gamma,
+                                             int64_t step_size, const int64_t* milestones,
+                                             int32_t n_milestones, int64_t t_max, double eta_min,
+                                             int64_t t_0, int64_t t_mult, int64_t warmup_steps,
+                                             double start_factor, double pct_start,
+                                             double div_factor, double final_div_factor,
+                                             int32_t mode_max, int64_t patience, double threshold,
+                                             int64_t cooldown, double min_lr, grl_lr_scheduler* out) {
+  grl_lr_schedule_options o = GRL_LR_SCHEDULE_OPTIONS_INIT((grl_lr_schedule_kind)kind);
+  o.gamma = gamma;
+  o.step_size = step_size;
+  o.milestones = milestones;
+  o.n_milestones = n_milestones;
+  o.t_max = t_max;
+  o.eta_min = eta_min;
+  o.t_0 = t_0;
+  o.t_mult = t_mult;
+  o.warmup_steps = warmup_steps;
+  o.start_factor = start_factor;
+  o.pct_start = pct_start;
+  o.div_factor = div_factor;
+  o.final_div_factor = final_div_factor;
+  o.mode_max = mode_max;
+  o.patience = patience;
+  o.threshold = threshold;
+  o.cooldown = cooldown;
+  o.min_lr = min_lr;
+  return grl_lr_scheduler_create(opt, &o, out);
+}
+
+/* grl_split: a list of `len(sizes)` new tensor handles (views). */
+static PyObject* grilly_split(grl_tensor x, PyObject* sizes, int32_t axis) {
+  PyObject* seq = PySequence_Fast(sizes, "grilly_split: sizes must be a sequence of integers");
+  if (!seq) return NULL;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  if (n < 1 || n > 4096) {
+    Py_DECREF(seq);
+    PyErr_Format(PyExc_ValueError, "grilly_split: expected 1..4096 sizes, got %zd", n);
+    return NULL;
+  }
+  int64_t* sz = (int64_t*)calloc((size_t)n, sizeof(int64_t));
+  grl_tensor* outs = (grl_tensor*)calloc((size_t)n, sizeof(grl_tensor));
+  PyObject* result = NULL;
+  if (!sz || !outs) {
+    PyErr_NoMemory();
+    goto done;
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    sz[i] = (int64_t)PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, i));
+    if (PyErr_Occurred()) goto done;
+  }
+  grl_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_split(x, sz, (int32_t)n, axis, outs);
+  Py_END_ALLOW_THREADS
+  if (st < 0) {
+    grilly_raise(st);
+    goto done;
+  }
+  result = PyList_New(n);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* h = result ? SWIG_NewPointerObj(outs[i], SWIGTYPE_p_grl_tensor_s, 0) : NULL;
+    if (!h) { /* hand back what Python cannot own */
+      for (Py_ssize_t j = i; j < n; ++j) grl_tensor_release(outs[j]);
+      Py_CLEAR(result);
+      break;
+    }
+    PyList_SET_ITEM(result, i, h);
+  }
+done:
+  free(sz);
+  free(outs);
+  Py_DECREF(seq);
+  return result;
+}
+
+/* grl_optimizer_get_scalars: [step count, lr, NLMS mu] as a list of 3 floats. */
+static PyObject* grilly_optimizer_get_scalars(grl_optimizer opt) {
+  double v[3] = {0, 0, 0};
+  grl_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_optimizer_get_scalars(opt, v);
+  Py_END_ALLOW_THREADS
+  if (st < 0) {
+    grilly_raise(st);
+    return NULL;
+  }
+  return Py_BuildValue("[ddd]", v[0], v[1], v[2]);
+}
+
+/* grl_optimizer_set_scalars from three numbers. */
+static PyObject* grilly_optimizer_set_scalars(grl_optimizer opt, double step, double lr, double mu) {
+  double v[3] = {step, lr, mu};
+  grl_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_optimizer_set_scalars(opt, v);
+  Py_END_ALLOW_THREADS
+  if (st < 0) {
+    grilly_raise(st);
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
+/* grl_save_safetensors from a list of names and a list of tensor handles of one length. */
+static PyObject* grilly_save_safetensors(const char* path, PyObject* names, PyObject* tensors) {
+  PyObject* ns = PySequence_Fast(names, "grilly_save_safetensors: names must be a sequence");
+  if (!ns) return NULL;
+  PyObject* ts = PySequence_Fast(tensors, "grilly_save_safetensors: tensors must be a sequence");
+  if (!ts) {
+    Py_DECREF(ns);
+    return NULL;
+  }
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(ns);
+  PyObject* result = NULL;
+  const char** cn = NULL;
+  grl_tensor* ct = NULL;
+  if (n != PySequence_Fast_GET_SIZE(ts)) {
+    PyErr_Format(PyExc_ValueError, "grilly_save_safetensors: %zd names but %zd tensors", n,
+                 PySequence_Fast_GET_SIZE(ts));
+    goto done;
+  }
+  cn = (const char**)calloc(n > 0 ? (size_t)n : 1, sizeof(char*));
+  ct = (grl_tensor*)calloc(n > 0 ? (size_t)n : 1, sizeof(grl_tensor));
+  if (!cn || !ct) {
+    PyErr_NoMemory();
+    goto done;
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    /* UTF-8 buffers live as long as the str objects, which `ns` keeps alive. */
+    cn[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(ns, i));
+    if (!cn[i]) goto done;
+    ct[i] = grilly_tensor_arg(PySequence_Fast_GET_ITEM(ts, i), "grilly_save_safetensors");
+    if (!ct[i]) goto done;
+  }
+  grl_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_save_safetensors(path, cn, ct, (int32_t)n);
+  Py_END_ALLOW_THREADS
+  if (st < 0) {
+    grilly_raise(st);
+    goto done;
+  }
+  result = Py_None;
+  Py_INCREF(result);
+done:
+  free(cn);
+  free(ct);
+  Py_DECREF(ns);
+  Py_DECREF(ts);
+  return result;
+}
+
+/* grl_graph_summary as a str: asks for the size (NUL included), then fills a buffer of it. */
+static PyObject* grilly_graph_summary(grl_graph graph) {
+  size_t need = 0;
+  grl_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_graph_summary(graph, NULL, 0, &need);
+  Py_END_ALLOW_THREADS
+  if (st < 0) {
+    grilly_raise(st);
+    return NULL;
+  }
+  char* buf = (char*)malloc(need ? need : 1);
+  if (!buf) return PyErr_NoMemory();
+  buf[0] = '\0';
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_graph_summary(graph, buf, need ? need : 1, NULL);
+  Py_END_ALLOW_THREADS
+  PyObject* result = NULL;
+  if (st < 0) {
+    grilly_raise(st);
+  } else {
+    result = PyUnicode_FromString(buf);
+  }
+  free(buf);
+  return result;
+}
+
+/* grl_custom_apply over a Python object with _forward and _backward methods (grilly.autograd). */
+static PyObject* grilly_custom_apply(PyObject* fnobj, const char* name, PyObject* inputs) {
+  PyObject* seq = PySequence_Fast(inputs, "grilly_custom_apply: inputs must be a sequence");
+  if (!seq) return NULL;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  if (n > 64) {
+    Py_DECREF(seq);
+    PyErr_Format(PyExc_ValueError, "grilly_custom_apply: at most 64 inputs, got %zd", n);
+    return NULL;
+  }
+  grl_tensor ins[64];
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    ins[i] = grilly_tensor_arg(PySequence_Fast_GET_ITEM(seq, i), "grilly_custom_apply");
+    if (!ins[i]) {
+      Py_DECREF(seq);
+      return NULL;
+    }
+  }
+  grilly_pyfn* f = (grilly_pyfn*)calloc(1, sizeof(grilly_pyfn));
+  char* nm = strdup(name ? name : "custom");
+  if (!f || !nm) {
+    free(f);
+    free(nm);
+    Py_DECREF(seq);
+    return PyErr_NoMemory();
+  }
+  Py_INCREF(fnobj);
+  f->obj = fnobj;
+  f->name = nm;
+  f->refs = 1;
+  grl_custom_function fn = {GRL_CUSTOM_FUNCTION_VERSION, nm, grilly_pyfn_forward,
+                            grilly_pyfn_backward, grilly_pyfn_release, f};
+  grl_tensor out = NULL;
+  Py_CLEAR(grilly_pending_exc);
+  grl_status st;
+  /* The core calls release once when it made a context (always, unless it rejected the arguments
+   * first): count that reference now and drop ours after the call. */
+  f->refs = 2;
+  Py_BEGIN_ALLOW_THREADS
+  st = grl_custom_apply(&fn, ins, (int32_t)n, &out);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(seq);
+  if (st < 0) {
+    /* Rejected before the context existed (the forward never ran): the core holds no reference. */
+    if (!f->started) grilly_pyfn_unref(f);
+    grilly_pyfn_unref(f);
+    grilly_raise(st);
+    return NULL;
+  }
+  grilly_pyfn_unref(f);
+  return grilly_handle_or_none((void*)out, SWIGTYPE_p_grl_tensor_s);
+}
 %}
 
 %inline %{

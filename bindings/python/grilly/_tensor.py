@@ -321,6 +321,21 @@ class Tensor:
         a = self.numpy()
         return a if dtype is None else a.astype(dtype, copy=False)
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of a host copy: grl_tensor_download into a new numpy array, whose
+        capsule is returned (consumers get CPU memory; device memory is never exposed).
+        bfloat16 has no numpy dtype: convert with .float() first."""
+        if self.dtype is bfloat16:
+            raise DTypeError("grilly.Tensor.__dlpack__: bfloat16 cannot be exported through "
+                             "numpy; export t.float() instead")
+        kwargs = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device),
+                                    ("copy", copy)) if v is not None}
+        return self.numpy().__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        """(kDLCPU, 0): __dlpack__ exports a host copy."""
+        return (1, 0)
+
     def tolist(self):
         return self._values().tolist()
 
@@ -841,6 +856,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
         if dtype is not None:
             t = t.to(dtype)
         return _finish(t, requires_grad)
+    if not isinstance(data, np.ndarray) and hasattr(data, "__dlpack__"):
+        data = _host_from_dlpack(data)
     arr = np.asarray(data)
     if arr.dtype == object:
         raise DTypeError("grilly.tensor: data must be numbers (got Python objects)")
@@ -855,6 +872,27 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     buf = np.ascontiguousarray(arr, dtype=target.numpy_dtype)
     h = _C.grl_tensor_from_host(dev._handle(), target.code, arr.shape, buf)
     return _finish(_wrap(h, dev), requires_grad)
+
+
+def _host_from_dlpack(obj) -> np.ndarray:
+    """A numpy view of a DLPack producer's host memory (np.from_dlpack)."""
+    try:
+        return np.from_dlpack(obj)
+    except (BufferError, RuntimeError, TypeError, ValueError) as e:
+        raise InvalidArgumentError(
+            f"grilly: cannot read the DLPack producer {type(obj).__name__} on the host ({e}); "
+            "grilly takes CPU tensors of numpy dtypes (move GPU tensors to the CPU, detach "
+            "tensors that require grad)") from e
+
+
+def from_dlpack(obj, dtype=None, device=None) -> Tensor:
+    """A new tensor holding a copy of a DLPack producer's data (numpy arrays, PyTorch CPU
+    tensors, ...): np.from_dlpack, then grl_tensor_from_host. A grilly Tensor is returned as is."""
+    if isinstance(obj, Tensor) and dtype is None and device is None:
+        return obj
+    if isinstance(obj, Tensor):
+        return tensor(obj, dtype=dtype, device=device)
+    return tensor(_host_from_dlpack(obj), dtype=dtype, device=device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
