@@ -317,6 +317,56 @@ static void bench_mlp(void) {
   grl_tensor_release(m.y);
 }
 
+/* LIF step on 10M f32 neurons without refractory period, u8 spikes: the state is updated in
+ * place, so one call reads v and the input and writes v and the spike byte (13 B per neuron). */
+typedef struct {
+  grl_tensor v, input;
+  grl_lif_options opts;
+} LifCtx;
+static grl_status op_lif(void* p, grl_tensor* out) {
+  LifCtx* c = p;
+  return grl_lif_step_(c->v, NULL, c->input, &c->opts, out);
+}
+static void bench_lif(int small) {
+  if (!wanted("lif_step_10M")) return;
+  int64_t n = small ? 100000 : 10000000;
+  LifCtx c = {NULL, randn(&n, 1, GRL_F32, 7), GRL_LIF_OPTIONS_INIT};
+  CHECK(grl_tensor_zeros(dev, GRL_F32, &n, 1, &c.v));
+  c.opts.dt = 1.0;
+  c.opts.tau_mem = 20.0;
+  c.opts.spike_dtype = GRL_U8;
+  double ms = time_op(op_lif, &c, 21, 20);
+  record(small ? "lif_step_10M_small" : "lif_step_10M", ms, (double)n / ms / 1e6, "Gneuron-updates/s");
+  grl_tensor_release(c.v);
+  grl_tensor_release(c.input);
+}
+
+/* Exact kNN: 1M x 128 f32 base in a flat index, 1,024 queries, k = 10 (squared L2). */
+typedef struct {
+  grl_index_flat index;
+  grl_tensor queries;
+} KnnCtx;
+static grl_status op_knn(void* p, grl_tensor* out) {
+  KnnCtx* c = p;
+  grl_tensor labels = NULL;
+  grl_status st = grl_index_flat_search(c->index, c->queries, 10, out, &labels);
+  grl_tensor_release(labels);
+  return st;
+}
+static void bench_knn(int small) {
+  if (!wanted("knn_1Mx128_q1024_k10")) return;
+  int64_t base_shape[2] = {small ? 20000 : 1000000, 128}, q_shape[2] = {1024, 128};
+  KnnCtx c = {NULL, randn(q_shape, 2, GRL_F32, 9)};
+  grl_tensor base = randn(base_shape, 2, GRL_F32, 8);
+  CHECK(grl_index_flat_create(dev, 128, NULL, &c.index));
+  CHECK(grl_index_flat_add(c.index, base, NULL));
+  grl_tensor_release(base);
+  double ms = time_op(op_knn, &c, 11, 1);
+  record(small ? "knn_1Mx128_q1024_k10_small" : "knn_1Mx128_q1024_k10", ms, 1024.0 / ms * 1e3, "queries/s");
+  grl_index_flat_release(c.index);
+  grl_tensor_release(c.queries);
+}
+
 int main(int argc, char** argv) {
   const char* json_path = NULL;
   int small = 0;
@@ -353,6 +403,8 @@ int main(int argc, char** argv) {
   }
   bench_linear(small);
   bench_mlp();
+  bench_lif(small);
+  bench_knn(small);
   if (json) {
     fprintf(json, "\n}}\n");
     fclose(json);

@@ -163,6 +163,18 @@ typedef struct grl_memory_stats {
 GRL_API grl_status grl_device_memory_stats(grl_device device, grl_memory_stats* out);
 /* Frees cached pool memory (waits for the device first). */
 GRL_API grl_status grl_device_empty_cache(grl_device device);
+
+/* Handles alive in this process (created and not yet destroyed), for leak checks in tests and
+ * bindings. Internal holders count too: a tensor saved by autograd, kept by a graph or by an
+ * optimizer stays alive until whatever holds it is released. Counts are read without locking
+ * and may lag calls running on other threads. */
+typedef struct grl_live_handles {
+  int64_t tensors;
+  int64_t devices;
+  int64_t graphs;
+  int64_t optimizers;
+} grl_live_handles;
+GRL_API grl_status grl_live_handle_counts(grl_live_handles* out);
 /* Number of messages the validation layer reported on this device (0 when validation is off). */
 GRL_API grl_status grl_device_validation_messages(grl_device device, uint64_t* out);
 
@@ -812,31 +824,695 @@ GRL_API grl_status grl_load_optimizer(const char* path, grl_optimizer opt);
  * Spiking neurons: the LIF step, neuron nodes trained with surrogate gradients, the SNN simulator. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section snn */
+/* Leaky integrate-and-fire step, in place on the state (the step of grl_snn and of Python's
+ * Compute().lif_step). Per neuron, with membrane v, refractory counter r and input current i:
+ *   r > 0:      r <- max(r - dt, 0), v <- v_reset, no spike (the input is ignored);
+ *   otherwise:  v <- v + dt * (-(v - v_rest) + r_m * i) / tau_mem   (forward Euler),
+ *               spike = v >= v_thresh; on a spike v <- v_reset and r <- t_ref.
+ * Units: dt, tau_mem, t_ref in one time unit (ms in the defaults); v_* in the unit of v_thresh;
+ * r_m * i in that unit too. Defaults (GRL_LIF_OPTIONS_INIT): dt 0.001, tau_mem 20, v_rest 0,
+ * v_reset 0, v_thresh 1, r_m 1, t_ref 0, spike_dtype -1 (the state's dtype). */
+typedef struct grl_lif_options {
+  uint32_t version;    /* GRL_LIF_OPTIONS_VERSION */
+  double dt;           /* time step, > 0 */
+  double tau_mem;      /* membrane time constant, > 0 */
+  double v_rest;       /* resting potential the leak pulls towards */
+  double v_reset;      /* potential after a spike and during the refractory period */
+  double v_thresh;     /* spike threshold */
+  double r_m;          /* membrane resistance: the drive is r_m * i */
+  double t_ref;        /* refractory period, >= 0 (0 when the call gets no refractory tensor) */
+  int32_t spike_dtype; /* GRL_U8, or -1 / the state's dtype: spikes 0 / 1 in that dtype */
+} grl_lif_options;
+#define GRL_LIF_OPTIONS_VERSION 1
+#define GRL_LIF_OPTIONS_INIT {GRL_LIF_OPTIONS_VERSION, 0.001, 20.0, 0.0, 0.0, 1.0, 1.0, 0.0, -1}
+
+/* One LIF step (formula above). v: the membrane (f32, f16 or bf16), updated in place; refractory:
+ * the counters (v's shape and dtype), updated in place, or NULL (no refractory period: t_ref must
+ * then be 0); input: the current, of v's dtype, broadcast numpy-style to v's shape (it may not
+ * enlarge it: a [N] current drives a [B, N] state, a 0-d current drives every neuron). opts may be
+ * NULL (the defaults). out: a new tensor of v's shape with the spikes (0 / 1) in spike_dtype.
+ * Arithmetic in f32 (dt / tau_mem is rounded to f32 once). Views are written through. Not
+ * differentiable: v and refractory may not require gradients while grad mode is on (use
+ * grl_spiking_neuron to train). Checked: dtypes (GRL_ERROR_DTYPE), shapes (GRL_ERROR_SHAPE),
+ * devices, finite options with dt > 0, tau_mem > 0, t_ref >= 0 (GRL_ERROR_INVALID_ARGUMENT). */
+GRL_API grl_status grl_lif_step_(grl_tensor v, grl_tensor refractory, grl_tensor input,
+                                 const grl_lif_options* opts, grl_tensor* out);
+
+/* Spiking neuron nodes for training with surrogate gradients (SpikingJelly / snnTorch style),
+ * multi-step: one call runs a whole sequence x [T, ...] (T = dim 0, the neurons are the other
+ * dims; single-step is T = 1 with the state passed in and out). Per neuron and step t, with
+ * k = 1 / tau (tau in steps):
+ *   charge  IF:   h = v + x
+ *           LIF:  h = v + k (x - (v - v_rest))             (decay_input = 1)
+ *                 h = v - k (v - v_rest) + x               (decay_input = 0)
+ *           ALIF: as LIF with x replaced by x - w (decay_input = 1: h = v + k (x - w - (v - v_rest)),
+ *                 else h = v - k (v - v_rest) + x - w)
+ *   fire    s = H(h - v_thresh)  (Heaviside, H(0) = 1), or the surrogate's own smooth g(h - v_thresh)
+ *           when soft_spike = 1
+ *   reset   hard: v = h (1 - s) + v_reset s;  soft: v = h - v_thresh s
+ *   adapt   (ALIF) w = w + k_w (a (v_prev - v_rest) - w) + b s, k_w = 1 / tau_w, v_prev the
+ *           membrane before this step's charge.
+ * Learnable tau: pass tau_param (w of PLIF): then k = sigmoid(tau_param) (tau = 1 / sigmoid(w)),
+ * tau_param broadcast to the neuron shape; without it k = 1 / opts->tau.
+ * Surrogates (g smooth step with g(0) = 1/2, g' its derivative used in the backward; x = h - v_thresh):
+ *   ATAN:         g = atan(pi/2 alpha x) / pi + 1/2,  g' = alpha / 2 / (1 + (pi/2 alpha x)^2)  (alpha 2)
+ *   SIGMOID:      g = sigmoid(alpha x),               g' = alpha g (1 - g)                     (alpha 4)
+ *   FAST_SIGMOID: g = 1/2 + alpha x / (2 (1 + alpha |x|)), g' = alpha / (2 (1 + alpha |x|)^2)  (alpha 2;
+ *                 SuperSpike's 1 / (1 + alpha |x|)^2 up to the factor alpha / 2, which makes g a step)
+ *   TRIANGLE:     g' = alpha max(0, 1 - alpha |x|); g the piecewise quadratic with that slope  (alpha 1)
+ * detach_reset = 1 treats s as a constant in the reset (its gradient flows only through the
+ * spike output and the adaptation). */
+typedef enum grl_neuron_kind {
+  GRL_NEURON_IF = 0,
+  GRL_NEURON_LIF = 1,
+  GRL_NEURON_ALIF = 2, /* LIF with an adaptation current w (GIF-style) */
+  GRL_NEURON_KIND_FORCE32 = 0x7fffffff
+} grl_neuron_kind;
+typedef enum grl_surrogate {
+  GRL_SURROGATE_ATAN = 0,
+  GRL_SURROGATE_SIGMOID = 1,
+  GRL_SURROGATE_FAST_SIGMOID = 2,
+  GRL_SURROGATE_TRIANGLE = 3,
+  GRL_SURROGATE_FORCE32 = 0x7fffffff
+} grl_surrogate;
+typedef struct grl_neuron_options {
+  uint32_t version;        /* GRL_NEURON_OPTIONS_VERSION */
+  grl_neuron_kind kind;    /* LIF */
+  double tau;              /* membrane time constant in steps, > 0 (2); ignored with tau_param or IF */
+  uint32_t decay_input;    /* 1 */
+  double v_thresh;         /* 1 */
+  double v_reset;          /* 0 (hard reset) */
+  uint32_t soft_reset;     /* 0: hard reset to v_reset; 1: subtract v_thresh */
+  uint32_t detach_reset;   /* 0 */
+  double v_rest;           /* 0: the potential the leak pulls towards */
+  grl_surrogate surrogate; /* ATAN */
+  double alpha;            /* surrogate sharpness, > 0; <= 0 means the surrogate's default */
+  uint32_t soft_spike;     /* 0: Heaviside spikes; 1: spikes are g(h - v_thresh) in [0, 1] */
+  double tau_w;            /* ALIF adaptation time constant in steps, > 0 (100) */
+  double a;                /* ALIF subthreshold coupling (0) */
+  double b;                /* ALIF spike-triggered jump of w (0.1) */
+} grl_neuron_options;
+#define GRL_NEURON_OPTIONS_VERSION 1
+#define GRL_NEURON_OPTIONS_INIT \
+  {GRL_NEURON_OPTIONS_VERSION, GRL_NEURON_LIF, 2.0, 1, 1.0, 0.0, 0, 0, 0.0, GRL_SURROGATE_ATAN, -1.0, 0, 100.0, 0.0, 0.1}
+
+/* Runs the node over x [T, ...] (f32, f16 or bf16; T >= 0; state math in f32). v0, w0: initial
+ * membrane and adaptation of the neuron shape x.shape[1:] and x's dtype, or NULL (v_rest, 0); w0
+ * only for ALIF. tau_param: NULL, or a tensor of x's dtype broadcastable to the neuron shape
+ * (not for IF). opts may be NULL (the defaults). Outputs (written only on success):
+ * out_spikes [T, ...] in x's dtype; out_v and out_w (ALIF) the final state of the neuron shape,
+ * each may be NULL when not wanted (out_w must be NULL unless ALIF). With T = 0 the final state is
+ * the initial one. Differentiable (rule "spiking_neuron"): backward through time in one kernel
+ * gives gradients for x, v0, w0 and tau_param from the gradients of spikes, v and w (ask for v and w
+ * only when they are used: then the outputs are views of one packed result and cost one extra
+ * zero-filled gradient each in the backward). The charges h are saved (f32, T x N, ALIF 2 T x N)
+ * only when a gradient is needed.
+ * Checked: dtypes, shapes, devices, options (GRL_ERROR_INVALID_ARGUMENT naming the field). */
+GRL_API grl_status grl_spiking_neuron(grl_tensor x, grl_tensor v0, grl_tensor w0, grl_tensor tau_param,
+                                      const grl_neuron_options* opts, grl_tensor* out_spikes,
+                                      grl_tensor* out_v, grl_tensor* out_w);
+
+/* The SNN simulator (Python's SNNCompute): n_neurons LIF neurons [n_neurons] with their own state,
+ * stepped by grl_lif_step_. Options: the LIF parameters and the state dtype (f32, f16, bf16).
+ * The state starts at v = v_rest, r = 0. Thread safety: calls lock the device; one simulator must
+ * not be stepped from two threads at once. */
+typedef struct grl_snn_s* grl_snn;
+typedef struct grl_snn_options {
+  uint32_t version;    /* GRL_SNN_OPTIONS_VERSION */
+  grl_lif_options lif; /* GRL_LIF_OPTIONS_INIT */
+  grl_dtype dtype;     /* state dtype: GRL_F32 */
+} grl_snn_options;
+#define GRL_SNN_OPTIONS_VERSION 1
+#define GRL_SNN_OPTIONS_INIT {GRL_SNN_OPTIONS_VERSION, GRL_LIF_OPTIONS_INIT, GRL_F32}
+/* n_neurons >= 0; opts may be NULL (the defaults). */
+GRL_API grl_status grl_snn_create(grl_device device, int64_t n_neurons, const grl_snn_options* opts,
+                                  grl_snn* out);
+GRL_API void grl_snn_retain(grl_snn snn);
+GRL_API void grl_snn_release(grl_snn snn);
+/* One time step: input is the current (the state's dtype, [n_neurons] or broadcastable to it, e.g.
+ * 0-d); out receives the spikes [n_neurons] in lif.spike_dtype. No host wait. */
+GRL_API grl_status grl_snn_process(grl_snn snn, grl_tensor input, grl_tensor* out);
+/* Back to v = v_rest, r = 0. */
+GRL_API grl_status grl_snn_reset(grl_snn snn);
+/* Copies of the membrane and the refractory counters ([n_neurons], the state's dtype); either out
+ * may be NULL. */
+GRL_API grl_status grl_snn_get_state(grl_snn snn, grl_tensor* out_membrane, grl_tensor* out_refractory);
+/* Copies new state in (same shape, dtype and device); refractory may be NULL (zeros). */
+GRL_API grl_status grl_snn_set_state(grl_snn snn, grl_tensor membrane, grl_tensor refractory);
 
 /* ------------------------------------------------------------------------------------------------
  * Synapses, short-term plasticity, spike encoders and decoders, spike-matmul. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section synapse */
+/* Exponential synapse, one step in place: I <- I * exp(-dt / tau_syn) + weight * s.
+ * current (state I) and spikes (s, 0/1 or any value) have one shape and one floating dtype (f32,
+ * f16, bf16; arithmetic in f32, I rounded once to its dtype). dt > 0 and tau_syn > 0 in one time
+ * unit (ms by convention; e.g. dt 1, tau_syn 5), weight finite (1 by default). Not recorded by
+ * autograd: current must not require gradients while grad mode is on (GRL_ERROR_INVALID_ARGUMENT);
+ * train through grl_synapse_exp. A strided current is updated through a copy. */
+GRL_API grl_status grl_synapse_exp_step_(grl_tensor current, grl_tensor spikes, double dt,
+                                         double tau_syn, double weight);
+/* Exponential synapse over a spike sequence in one pass: with a = exp(-dt / tau_syn),
+ * I_t = a I_{t-1} + weight * s_t for t = 0..T-1, I_{-1} = current0 (zeros when NULL); out is
+ * [T, ...] holding I_0 .. I_{T-1} (the last step is the new state). spikes [T, ...] (T >= 0,
+ * at least 1 dim), current0 of spikes' shape without the first dim, one floating dtype and
+ * device; arithmetic in f32. Differentiable in spikes and current0: with lambda_t = g_t +
+ * a lambda_{t+1} (lambda_T = 0), ds_t = weight lambda_t and dcurrent0 = a lambda_0. */
+GRL_API grl_status grl_synapse_exp(grl_tensor spikes, grl_tensor current0, double dt,
+                                   double tau_syn, double weight, grl_tensor* out);
+
+/* Tsodyks-Markram short-term plasticity parameters (times in the unit of dt, ms by convention). */
+typedef struct grl_stp_options {
+  uint32_t version; /* GRL_STP_OPTIONS_VERSION */
+  double U;         /* baseline release probability / facilitation increment, in (0, 1] */
+  double tau_d;     /* recovery time constant of the resources x, > 0 */
+  double tau_f;     /* decay time constant of the facilitation u, > 0 */
+  double dt;        /* step, > 0 */
+} grl_stp_options;
+#define GRL_STP_OPTIONS_VERSION 1
+/* Defaults: a depressing synapse, U 0.5, tau_d 200, tau_f 20, dt 1 (ms). A facilitating one is
+ * e.g. U 0.1, tau_d 20, tau_f 500 (paired pulses 20 ms apart: 1.3x and 0.34x the first release). */
+#define GRL_STP_OPTIONS_INIT {GRL_STP_OPTIONS_VERSION, 0.5, 200.0, 20.0, 1.0}
+/* One step of Tsodyks-Markram short-term plasticity, in place on the state u (facilitation) and x
+ * (available resources), per synapse. In this order:
+ *   1. between spikes, exact exponential relaxation over dt:
+ *        x <- 1 - (1 - x) exp(-dt / tau_d),   u <- U + (u - U) exp(-dt / tau_f);
+ *   2. where the presynaptic spike s != 0: u <- u + U (1 - u) (facilitation first),
+ *        r = u x (the released efficacy), x <- x - r; where s == 0: r = 0.
+ * out receives r with u's shape. u and x have one shape and floating dtype (f32, f16, bf16; state
+ * math in f32); spikes (same dtype) broadcast to that shape (e.g. [K] presynaptic spikes for a
+ * [N, K] synapse matrix). Start from u = U, x = 1 (grl_tensor_fill_). opts NULL takes
+ * GRL_STP_OPTIONS_INIT. Not recorded by autograd (u, x must not require gradients). */
+GRL_API grl_status grl_stp_step_(grl_tensor u, grl_tensor x, grl_tensor spikes,
+                                 const grl_stp_options* opts, grl_tensor* out);
+/* grl_stp_step_ over a spike train in one dispatch: spikes [T, ...] (T >= 0, each step
+ * broadcast to the state's shape), out [T, ...state] the efficacy of every step; u and x end as
+ * after T calls of grl_stp_step_ (the same per-step rounding of f16/bf16 states), with the same
+ * checks. A thread per synapse keeps u and x in registers across the steps. */
+GRL_API grl_status grl_stp_sequence_(grl_tensor u, grl_tensor x, grl_tensor spikes,
+                                     const grl_stp_options* opts, grl_tensor* out);
+
+/* Poisson (Bernoulli per step) rate encoding: rates [...] -> spikes [T, ...] of `dtype` (f32, f16,
+ * bf16 or u8), spike 1 with probability p per step. per_step_ms == 0: rates are probabilities per
+ * step, p = f32(rate); per_step_ms > 0: rates are in Hz and the step lasts per_step_ms
+ * milliseconds, p = f32(rate) * f32(per_step_ms / 1000) (one f32 rounding). p is clamped to
+ * [0, 1]; NaN gives no spike. Element e = t * numel(rates) + i of the output draws Philox at
+ * counter offset + e exactly as grl_bernoulli does (1 when (w0 >> 8) < ceil(p 2^24)), so results
+ * are bit-reproducible and a constant p reproduces grl_bernoulli(seed, offset). Advance offset
+ * by T * numel(rates) for fresh draws. T >= 0, rates floating. */
+GRL_API grl_status grl_encode_poisson(grl_tensor rates, int64_t T, double per_step_ms,
+                                      grl_dtype dtype, uint64_t seed, uint64_t offset,
+                                      grl_tensor* out);
+
+typedef enum grl_latency_mode {
+  GRL_LATENCY_LINEAR = 0, /* t = (T - 1) (1 - x) */
+  GRL_LATENCY_LOG = 1,    /* t = tau log(x / (x - theta)) for x > theta, no spike otherwise */
+  GRL_LATENCY_MODE_FORCE32 = 0x7fffffff
+} grl_latency_mode;
+/* Latency (time-to-first-spike) encoding: x [...] -> spikes [T, ...] of `dtype` (f32, f16, bf16,
+ * u8) with at most one spike per input, at step k = floor(t + 0.5) (t in steps, computed in f32,
+ * x clamped to [0, 1] first): larger inputs fire earlier. LINEAR: every input fires once within T
+ * (x = 1 at step 0, x = 0 at step T - 1). LOG: inputs x <= theta and steps k >= T do not fire.
+ * T >= 1; LOG needs tau > 0 (in steps, e.g. 5) and theta in [0, 1) (e.g. 0.01); LINEAR ignores
+ * both. x floating (NaN fires nothing). */
+GRL_API grl_status grl_encode_latency(grl_tensor x, int64_t T, grl_latency_mode mode, double tau,
+                                      double theta, grl_dtype dtype, grl_tensor* out);
+
+/* Delta (threshold-crossing) encoding of a signal x [T, ...] (floating, T >= 0): a reference
+ * r starts at 0 for every channel; at each step, d = x_t - r; where |d| >= threshold a spike of
+ * sign(d) is emitted and r <- x_t (the reference moves only on a spike). threshold > 0.
+ * two_channels 0: out [T, ...] of signed spikes +1 / -1 / 0 (dtype f32, f16 or bf16);
+ * two_channels 1: out [T, 2, ...], channel 0 the ON (+1) and channel 1 the OFF (-1) events as 0/1
+ * (dtype f32, f16, bf16 or u8). Arithmetic in f32. */
+GRL_API grl_status grl_encode_delta(grl_tensor x, double threshold, uint32_t two_channels,
+                                    grl_dtype dtype, grl_tensor* out);
+
+/* Rate decoding: the mean over the last `window` steps of spikes [T, ...] (window 0 or >= T: all
+ * T steps; window < 0 is GRL_ERROR_INVALID_ARGUMENT) -> [...]: out = sum_{t >= T - w} s_t / w,
+ * w = the window used (0 steps: zeros). spikes f32, f16, bf16 (out in that dtype) or u8 (out
+ * f32); accumulation in f32. Differentiable in floating spikes (ds_t = g / w inside the window). */
+GRL_API grl_status grl_decode_rate(grl_tensor spikes, int64_t window, grl_tensor* out);
+/* Weighted temporal decoding: out = sum_t w_t s_t over spikes [T, ...] -> [...]. weights: a 1-d
+ * [T] tensor (f32, f16 or bf16), or NULL for exponential weights w_t = exp(-(T - 1 - t) / tau)
+ * (the last step weighs 1; tau > 0 in steps, ignored with weights). Dtypes as grl_decode_rate.
+ * Differentiable in floating spikes (ds_t = w_t g) and in the weights (dw_t = sum_i g_i s_t,i). */
+GRL_API grl_status grl_decode_weighted(grl_tensor spikes, grl_tensor weights, double tau,
+                                       grl_tensor* out);
+
+/* Spike-matmul: out [B, N] = spikes [B, K] @ weight [K, N], skipping zero spikes. weight f32, f16
+ * or bf16 (out in its dtype, accumulation in f32, sums in ascending k: deterministic); spikes u8
+ * or weight's dtype, any values (0/1 expected; others are multiplied in; zeros are skipped, so a
+ * 0 spike times an inf weight gives 0). A workgroup takes 8 rows and 128 (or 256) columns and
+ * walks k in chunks of 128, reading a row of weight only for the k where one of its 8 rows is
+ * nonzero, so the cost follows the spike density (docs/neuro.md has timings); for dense inputs
+ * grl_matmul is faster. Differentiable in weight (dW = spikes^T g, by the same sparse kernel on a
+ * transposed copy of spikes) and in floating spikes (dS = g weight^T, a GEMM). B * K, K * N,
+ * B * N < 2^32. */
+GRL_API grl_status grl_spike_matmul(grl_tensor spikes, grl_tensor weight, grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
  * Local plasticity: Hebbian, Oja, Sanger (GHA), pair and triplet STDP. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section plasticity */
+/* Shared by every rule: W [n_post, n_pre] (row i = postsynaptic neuron i, column j = presynaptic
+ * input j) is updated in place; it must be a contiguous f32, f16 or bf16 tensor (state math in f32,
+ * rounded once per step), must not require gradients while grad mode is on, and must not share
+ * memory with any other argument. Activities and spikes come as one sample [n] or a batch [B, n]
+ * (both sides with the same B, in W's dtype; STDP spikes may also be u8); the update is the batch
+ * mean unless said otherwise.
+ * Each weight is updated by exactly one thread, reading only old values, so results are
+ * deterministic (no atomics).
+ * Checked: NULL tensors (GRL_ERROR_NULL_ARGUMENT), shapes (GRL_ERROR_SHAPE), dtypes
+ * (GRL_ERROR_DTYPE), devices (GRL_ERROR_DEVICE_MISMATCH), non-finite or out-of-range scalars,
+ * non-contiguous or aliased in-place tensors (GRL_ERROR_INVALID_ARGUMENT), W beyond one launch
+ * (more than 2^32 elements, 2,097,120 rows or 8,388,480 columns: GRL_ERROR_UNSUPPORTED). */
+
+/* Hebbian rule with weight decay:  W += eta * mean_b(y_b x_b^T) - decay * W,
+ * i.e. dW_ij = eta * mean_b(y_bi x_bj) - decay * W_ij.
+ * x: presynaptic activity [n_pre] or [B, n_pre]; y: postsynaptic activity [n_post] or [B, n_post],
+ * or NULL for the linear neuron y = W x (computed first, from the old W). eta >= 0, decay >= 0
+ * (finite; per call, unitless). */
+GRL_API grl_status grl_hebbian_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta,
+                                       double decay);
+/* Oja's rule, per output neuron:  dW_ij = eta * mean_b(y_bi (x_bj - y_bi W_ij))
+ *                                       = eta * (mean_b(y_bi x_bj) - mean_b(y_bi^2) W_ij).
+ * With y = W x (y NULL) and small eta each row converges to a unit-norm principal eigenvector of
+ * E[x x^T] (all rows to the first one: use Sanger for several components). eta >= 0 finite. */
+GRL_API grl_status grl_oja_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta);
+/* Sanger's rule (generalized Hebbian algorithm):  dW = eta * mean_b(y_b x_b^T - LT(y_b y_b^T) W),
+ * LT = lower triangle including the diagonal, i.e.
+ *   dW_ij = eta * mean_b(y_bi (x_bj - sum_{k <= i} y_bk W_kj)).
+ * With y = W x (y NULL) and small eta, row i converges to the unit eigenvector of E[x x^T] with the
+ * i-th largest eigenvalue. The back-projection P = LT(sum_b y_b y_b^T) W is one matrix product
+ * (f32) taken before W changes; then one in-place pass. eta >= 0 finite. */
+GRL_API grl_status grl_sanger_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta);
+
+/* Spike-timing-dependent plasticity with traces. */
+typedef enum grl_stdp_trace_mode {
+  GRL_STDP_ALL_TO_ALL = 0, /* a spike adds 1 to its traces: every earlier spike pairs with it */
+  GRL_STDP_NEAREST = 1,    /* a spike sets its traces to 1: only the nearest earlier spike counts */
+  GRL_STDP_TRACE_MODE_FORCE32 = 0x7fffffff
+} grl_stdp_trace_mode;
+typedef enum grl_stdp_bound {
+  GRL_STDP_BOUND_NONE = 0, /* W += dW */
+  GRL_STDP_BOUND_HARD = 1, /* W = clamp(W + dW, w_min, w_max) */
+  GRL_STDP_BOUND_SOFT = 2, /* multiplicative: LTP scaled by (w_max - W), LTD by (W - w_min) */
+  GRL_STDP_BOUND_FORCE32 = 0x7fffffff
+} grl_stdp_bound;
+typedef struct grl_stdp_options {
+  uint32_t version;   /* GRL_STDP_OPTIONS_VERSION */
+  double dt;          /* time step (ms) */
+  double tau_plus;    /* presynaptic trace time constant (ms) */
+  double tau_minus;   /* postsynaptic trace time constant (ms) */
+  double a_plus;      /* LTP amplitude (A2+ of the triplet rule) */
+  double a_minus;     /* LTD amplitude (A2- of the triplet rule), a positive number */
+  grl_stdp_trace_mode trace_mode;
+  grl_stdp_bound bound;
+  double w_min, w_max;
+  grl_reduction batch_reduction; /* GRL_REDUCTION_MEAN or GRL_REDUCTION_SUM over the batch */
+  uint32_t triplet;   /* 1: Pfister-Gerstner triplet terms (needs the two slow traces) */
+  double tau_x;       /* slow presynaptic trace time constant (ms, triplet) */
+  double tau_y;       /* slow postsynaptic trace time constant (ms, triplet) */
+  double a3_plus;     /* triplet LTP amplitude (post-pre-post) */
+  double a3_minus;    /* triplet LTD amplitude (pre-post-pre) */
+} grl_stdp_options;
+#define GRL_STDP_OPTIONS_VERSION 1
+/* dt 1 ms, tau_plus = tau_minus = 20 ms, a_plus 0.01, a_minus 0.0105 (Song, Miller & Abbott 2000),
+ * all-to-all traces, hard bounds [0, 1], batch mean; triplet off, with Pfister & Gerstner's (2006)
+ * visual-cortex all-to-all values tau_x 101 ms, tau_y 125 ms, a3_plus 6.2e-3, a3_minus 2.3e-4. */
+#define GRL_STDP_OPTIONS_INIT \
+  {GRL_STDP_OPTIONS_VERSION, 1.0, 20.0, 20.0, 0.01, 0.0105, GRL_STDP_ALL_TO_ALL, GRL_STDP_BOUND_HARD, 0.0, 1.0, \
+   GRL_REDUCTION_MEAN, 0, 101.0, 125.0, 6.2e-3, 2.3e-4}
+
+/* One time step of trace STDP, in this exact order (s = 1 where a spike tensor is nonzero, else 0):
+ *  1. decay:  x1 *= exp(-dt/tau_plus), y1 *= exp(-dt/tau_minus)
+ *             (triplet: x2 *= exp(-dt/tau_x), y2 *= exp(-dt/tau_y))
+ *  2. update W from the decayed traces, which hold only spikes of earlier steps:
+ *       LTP_ij = red_b[ post_bi * x1_bj * (a_plus  + a3_plus  * y2_bi) ]
+ *       LTD_ij = red_b[ pre_bj  * y1_bi * (a_minus + a3_minus * x2_bj) ]   (a3 terms: triplet only)
+ *     red_b = mean or sum over the batch; then W += LTP - LTD (GRL_STDP_BOUND_NONE),
+ *     W = clamp(W + LTP - LTD, w_min, w_max) (HARD), or
+ *     W += (w_max - W) LTP - (W - w_min) LTD (SOFT, from the old W; W stays in [w_min, w_max]
+ *     while LTP + LTD <= 1 per step, nothing is clamped).
+ *  3. add this step's spikes: all-to-all x += s; nearest x = s ? 1 : x (every trace, its own side).
+ * So a pre spike k steps before a post spike (dt_spike = k dt > 0) gives exactly
+ * a_plus exp(-k dt/tau_plus), a post spike k steps before a pre spike gives -a_minus
+ * exp(-k dt/tau_minus), and coincident spikes (k = 0) give nothing; the two terms never cancel.
+ * w [n_post, n_pre]; pre_spikes [n_pre] or [B, n_pre]; post_spikes [n_post] or [B, n_post] (each
+ * in W's dtype or u8, as grl_lif_step_ may emit them); pre_trace (x1) and post_trace (y1) f32 of the spike tensors' shapes, updated in place;
+ * pre_slow (x2) and post_slow (y2): the same, required when opts->triplet is 1, else ignored (may
+ * be NULL). Traces keep one state per batch row: B independent runs sharing W. Two dispatches:
+ * the W update (each weight read and written once, by one thread) and then the trace update.
+ * opts NULL means GRL_STDP_OPTIONS_INIT. Checked (GRL_ERROR_INVALID_ARGUMENT naming the field):
+ * version, dt, tau_* > 0, a_* >= 0 (finite), w_min <= w_max (finite when bounded), the enums,
+ * triplet 0 or 1. */
+GRL_API grl_status grl_stdp_step_(grl_tensor w, grl_tensor pre_spikes, grl_tensor post_spikes,
+                                  grl_tensor pre_trace, grl_tensor post_trace, grl_tensor pre_slow,
+                                  grl_tensor post_slow, const grl_stdp_options* opts);
 
 /* ------------------------------------------------------------------------------------------------
  * Continual and online learning: Fisher information, EWC, natural gradient, NLMS, whitening. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section online */
+/* Shared rules of this section. Floating tensors are f32, f16 or bf16 where stated, else f32 only;
+ * arithmetic is f32. Tensors updated in place (the functions ending in `_`) must be contiguous
+ * (GRL_ERROR_INVALID_ARGUMENT otherwise); other inputs may be views. Tensors of one call share a
+ * device (GRL_ERROR_DEVICE_MISMATCH). Nothing here waits for the device, and every in-place state
+ * lives on the device, so these calls may be captured in a graph and replayed. */
+
+/* ---- Fisher information, EWC, natural gradient (diagonal) ---- */
+typedef enum grl_fisher_mode {
+  GRL_FISHER_EMA = 0,        /* F <- decay * F + (1 - decay) * g^2 */
+  GRL_FISHER_ACCUMULATE = 1, /* F <- F + scale * g^2 */
+  GRL_FISHER_MODE_FORCE32 = 0x7fffffff
+} grl_fisher_mode;
+/* Updates the diagonal Fisher estimate in place from a gradient g of fisher's shape and dtype
+ * (f32, f16, bf16; state math in f32, one rounding on store). EMA reads `decay` in [0, 1]
+ * (typical 0.95, as GRL_OPTIM_NATURAL_GRADIENT's fisher_decay) and ignores scale; ACCUMULATE reads
+ * `scale` finite >= 0 (1 / number of batches gives the empirical mean) and ignores decay. */
+GRL_API grl_status grl_fisher_info_update_(grl_tensor fisher, grl_tensor grad, grl_fisher_mode mode,
+                                           double decay, double scale);
+/* Elastic weight consolidation: 0.5 * lambda * sum_i F_i (theta_i - theta_star_i)^2 as a 0-d
+ * tensor of theta's dtype (f32, f16, bf16; summed in f32). theta, theta_star and fisher have one
+ * shape and dtype; lambda finite >= 0. The sum is deterministic: fixed per-workgroup partial sums
+ * (at most 1024) then one workgroup adding them in order, so equal inputs give equal bits.
+ * Differentiable: d/dtheta = lambda F (theta - theta_star), d/dtheta_star = -lambda F (theta -
+ * theta_star), d/dF = 0.5 lambda (theta - theta_star)^2, each times the output gradient. An empty
+ * input gives 0. */
+GRL_API grl_status grl_ewc_penalty(grl_tensor theta, grl_tensor theta_star, grl_tensor fisher,
+                                   double lambda, grl_tensor* out);
+/* Diagonal natural-gradient step in place: theta <- theta - lr * g / (F + eps). theta, grad and
+ * fisher have one shape and dtype (f32, f16, bf16); lr finite >= 0, eps finite > 0 (typical
+ * 1e-8, as GRL_OPTIM_NATURAL_GRADIENT). F is read, not updated (grl_fisher_info_update_ does). */
+GRL_API grl_status grl_natural_gradient_step_(grl_tensor theta, grl_tensor grad, grl_tensor fisher,
+                                              double lr, double eps);
+
+/* ---- NLMS (normalised least mean squares) and ensembles of NLMS experts ---- */
+typedef struct grl_nlms_options {
+  uint32_t version;     /* GRL_NLMS_OPTIONS_VERSION */
+  double eps;           /* regulariser of ||x||^2, finite > 0 (1e-6) */
+  double mu_decay;      /* mu <- max(mu * mu_decay, mu_min) after every sample, in (0, 1] (1) */
+  double mu_min;        /* floor of mu, finite >= 0 (0) */
+  uint32_t update_bias; /* 1: b += mu e as well (when b is given), 0: b stays (1) */
+  double rmse_decay;    /* ensembles: msq <- r msq + (1 - r) e^2 per sample, r in [0, 1) (0.9) */
+} grl_nlms_options;
+#define GRL_NLMS_OPTIONS_VERSION 1
+#define GRL_NLMS_OPTIONS_INIT {GRL_NLMS_OPTIONS_VERSION, 1e-6, 1.0, 0.0, 1, 0.9}
+/* y = w . x + b for every row of x: x [B, D] (or [D], one sample), w [D], b NULL or one element;
+ * out [B] (0-d for a 1-d x). f32 only. No backward rule. */
+GRL_API grl_status grl_nlms_predict(grl_tensor x, grl_tensor w, grl_tensor b, grl_tensor* out);
+/* True (sequential) NLMS over the samples of a batch, in order: for n = 0 .. B-1,
+ *   e_n = target_n - (w . x_n + b);  w += mu e_n x_n / (||x_n||^2 + eps);  b += mu e_n;
+ *   mu <- max(mu * mu_decay, mu_min).
+ * w [D], b NULL or one element, mu one element (the step size, typically in (0, 2); its decayed
+ * value is written back) are f32 state updated in place; x [B, D] (or [D]) and target [B] (or 0-d)
+ * f32. One dispatch per call: one workgroup owns w and walks the samples, so B costs B short
+ * steps. opts NULL means GRL_NLMS_OPTIONS_INIT. out (may be NULL) receives the a-priori errors
+ * e_n, [B] (0-d for a 1-d x). */
+GRL_API grl_status grl_nlms_update_(grl_tensor w, grl_tensor b, grl_tensor mu, grl_tensor x,
+                                    grl_tensor target, const grl_nlms_options* opts,
+                                    grl_tensor* out);
+/* Gated mixture of E NLMS experts: y = sum_e g_e (w_e . x + b_e), g = softmax(-sqrt(msq) /
+ * temperature) over experts, where msq [E] is each expert's EMA of squared error (so sqrt(msq) is
+ * its running RMSE; zeros give equal gates). x [B, D] (or [D]), w [E, D], b NULL or [E], msq [E],
+ * all f32; temperature finite > 0 (1 is typical, in units of the target). out [B] (0-d for a 1-d
+ * x). No backward rule. */
+GRL_API grl_status grl_nlms_ensemble_predict(grl_tensor x, grl_tensor w, grl_tensor b,
+                                             grl_tensor msq, double temperature, grl_tensor* out);
+/* Updates every expert with its own error, sample by sample in order (the NLMS step above per
+ * expert, each with its own mu), and its msq <- rmse_decay msq + (1 - rmse_decay) e^2 (a-priori
+ * error). w [E, D], b NULL or [E], mu [E], msq [E] are f32 state updated in place; x, target as for
+ * grl_nlms_update_. One dispatch: one workgroup per expert. out (may be NULL): the a-priori
+ * errors, [B, E] ([E] for a 1-d x). */
+GRL_API grl_status grl_nlms_ensemble_update_(grl_tensor w, grl_tensor b, grl_tensor mu,
+                                             grl_tensor msq, grl_tensor x, grl_tensor target,
+                                             const grl_nlms_options* opts, grl_tensor* out);
+
+/* ---- Whitening ---- */
+/* Per-feature standardisation with the batch's statistics: x [N, D] (f32, f16, bf16), out =
+ * (x - mean) / sqrt(var + eps) with mean and the population variance var (divisor N) of each
+ * column, computed deterministically (Welford per chunk of rows, chunks combined in order).
+ * eps finite >= 0 (BatchNorm's 1e-5). running_mean / running_var (f32 [D], both or neither, in
+ * place) are updated as BatchNorm does: r <- (1 - momentum) r + momentum * batch value, with the
+ * unbiased variance (divisor N - 1, so N >= 2 is required) for running_var; momentum in [0, 1]
+ * (0.1). N = 0 gives an empty output and leaves the running statistics untouched. No backward
+ * rule (the output does not require gradients). */
+GRL_API grl_status grl_whiten_batch(grl_tensor x, grl_tensor running_mean, grl_tensor running_var,
+                                    double momentum, double eps, grl_tensor* out);
+/* out = (x - mean) / sqrt(var + eps) with given statistics: x [N, D] (f32, f16, bf16), mean and
+ * var f32 [D] (e.g. the running statistics); eps finite >= 0. No backward rule. */
+GRL_API grl_status grl_whiten_apply(grl_tensor x, grl_tensor mean, grl_tensor var, double eps,
+                                    grl_tensor* out);
+/* The ZCA matrix of a covariance: W = (C + eps I)^(-1/2) = U diag(1 / sqrt(lambda + eps)) U^T, for
+ * a symmetric positive semi-definite C [D, D] (f32), computed on the device by the coupled
+ * Newton-Schulz iteration: A = C + eps I, c = ||A||_F, Y0 = A / c, Z0 = I,
+ *   T = (3 I - Z Y) / 2,  Y <- Y T,  Z <- T Z  (`iterations` times), W = Z / sqrt(c).
+ * Z converges to (A / c)^(-1/2) for every eigenvalue in (0, 1]: the relative error of an
+ * eigenvalue l of A / c shrinks about 2.25x per iteration while l is small, then quadratically,
+ * so k iterations resolve eigenvalue ratios down to about 2.25^-(k - 4) (1e-6 at 21, f32 rounding
+ * aside): the default 30 covers lambda_min(A) / ||A||_F >= 1e-8 (choose eps accordingly). eps finite > 0 (1e-5); iterations in
+ * 1 .. 100 (30). Three D x D matmuls per iteration, no host wait. */
+GRL_API grl_status grl_zca_from_covariance(grl_tensor cov, double eps, int32_t iterations,
+                                           grl_tensor* out);
+/* ZCA fit from data: x [N, D] (f32, N >= 1), mean = column means (f32 [D]), C = (x - mean)^T
+ * (x - mean) / N (the population covariance, by a deterministic GEMM), W =
+ * grl_zca_from_covariance(C, eps, iterations). Writes out_mean [D] and out_whitening [D, D].
+ * No backward rule (fit and covariance are computed with gradients off). */
+GRL_API grl_status grl_zca_fit(grl_tensor x, double eps, int32_t iterations, grl_tensor* out_mean,
+                               grl_tensor* out_whitening);
+/* out = (x - mean) W for x [N, D] (f32), mean [D], W [D, D] (symmetric, from grl_zca_fit). With
+ * W from the same data, out has the identity as population covariance up to eps. Composed of
+ * grl_sub and grl_matmul, so gradients flow through their rules. */
+GRL_API grl_status grl_zca_apply(grl_tensor x, grl_tensor mean, grl_tensor whitening,
+                                 grl_tensor* out);
 
 /* ------------------------------------------------------------------------------------------------
  * Vector search: pairwise distances, top-k, flat index. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section search */
+/* Distance or similarity between a query q and a base vector b (rows of D floats):
+ *  - GRL_METRIC_L2SQR: |q - b|^2, computed as |q|^2 + |b|^2 - 2 q.b and clamped at 0 (FAISS's
+ *    METRIC_L2 reports this); smaller is nearer.
+ *  - GRL_METRIC_L2: sqrt of the above; smaller is nearer.
+ *  - GRL_METRIC_INNER_PRODUCT: q.b; larger is nearer.
+ *  - GRL_METRIC_COSINE: q.b / (max(|q|, 1e-8) max(|b|, 1e-8)); larger is nearer. */
+typedef enum grl_metric {
+  GRL_METRIC_L2SQR = 0,
+  GRL_METRIC_L2 = 1,
+  GRL_METRIC_INNER_PRODUCT = 2,
+  GRL_METRIC_COSINE = 3,
+  GRL_METRIC_FORCE32 = 0x7fffffff
+} grl_metric;
+
+/* Every pair of rows: queries [Q, D] and base [N, D] (f32, f16 or bf16, one dtype, one device;
+ * f16/bf16 are read as they are and accumulated in f32) -> f32 [Q, N] with out[i][j] =
+ * metric(queries[i], base[j]). Q, N or D may be 0 (D = 0: every dot product is 0). Not
+ * differentiable. Checked: 2-d inputs with equal D (GRL_ERROR_SHAPE), floating dtypes that agree
+ * (GRL_ERROR_DTYPE), the metric (GRL_ERROR_INVALID_ARGUMENT). */
+GRL_API grl_status grl_pairwise_distances(grl_tensor queries, grl_tensor base, grl_metric metric,
+                                          grl_tensor* out);
+
+/* The k largest (largest = 1) or smallest (largest = 0) entries along the last axis of x (f32,
+ * f16 or bf16, >= 1 dims), sorted best first: values [..., k] in x's dtype and their positions
+ * along the axis, i64 [..., k]. Equal values go to the lower position first; NaN ranks above
+ * +inf (first when largest, last when smallest); -0 and +0 are equal. 0 <= k <= min(n, 2048)
+ * where n is the last axis' size (GRL_ERROR_INVALID_ARGUMENT otherwise); n < 2^32 - 1. One
+ * workgroup per row (per segment of a row when there are fewer than 512 rows, merged by a second
+ * pass) selects by radix passes over it (about 4 reads) and sorts the k winners in shared
+ * memory. Not differentiable. Both outputs are written only on success. */
+GRL_API grl_status grl_topk(grl_tensor x, int64_t k, uint32_t largest, grl_tensor* out_values,
+                            grl_tensor* out_indices);
+
+/* A flat (exhaustive) index in the manner of FAISS's IndexFlat: f32 vectors of `dim` floats,
+ * each with an i64 id, searched exactly. The vectors live in tiles of tile_rows rows (one device
+ * buffer each, so the base may exceed the largest buffer; the last tile grows geometrically from
+ * 1024 rows, so a small index holds little memory); their squared norms (L2) or inverse norms
+ * (cosine) are stored at add time. A search runs one fused kernel per tile: tiled dot
+ * products of 128 queries x 128 base rows whose epilogue keeps each query's running k best in
+ * shared memory over a chunk of chunk_rows base rows, writing k candidates per (query, chunk);
+ * a second pass (grl_topk's kernel) merges the candidates. k above 16 computes distance blocks
+ * and selects with grl_topk's kernel instead. The full [Q, ntotal] matrix is never stored.
+ * Calls lock the device, so an index may be used from several threads. */
+typedef struct grl_index_flat_s* grl_index_flat;
+
+typedef struct grl_index_flat_options {
+  uint32_t version;   /* GRL_INDEX_FLAT_OPTIONS_VERSION */
+  grl_metric metric;  /* GRL_METRIC_L2SQR */
+  int64_t tile_rows;  /* rows per base tile; 0: 256 MiB worth (floor(2^28 / (4 dim))), capped
+                         by the device's largest buffer */
+  int64_t chunk_rows; /* base rows one workgroup of the fused kernel scans; 0: automatic (32768,
+                         halved down to 512 while fewer than 240 workgroups would run); else
+                         rounded up to a multiple of 128, at most 65408 */
+} grl_index_flat_options;
+#define GRL_INDEX_FLAT_OPTIONS_VERSION 1
+#define GRL_INDEX_FLAT_OPTIONS_INIT {GRL_INDEX_FLAT_OPTIONS_VERSION, GRL_METRIC_L2SQR, 0, 0}
+
+/* 1 <= dim < 2^29; opts may be NULL (the defaults above); tile_rows >= 0, 0 <= chunk_rows <=
+ * 65408 (GRL_ERROR_INVALID_ARGUMENT naming the field). */
+GRL_API grl_status grl_index_flat_create(grl_device device, int64_t dim,
+                                         const grl_index_flat_options* opts, grl_index_flat* out);
+GRL_API void grl_index_flat_retain(grl_index_flat index);
+GRL_API void grl_index_flat_release(grl_index_flat index);
+/* Appends vectors [n, dim] (f32, f16 or bf16, converted to f32; n may be 0) on the index's
+ * device. ids: n host ids (any values; duplicates are allowed and kept), or NULL for
+ * c, c + 1, ..., c + n - 1 where c counts the vectors added since creation or the last reset. */
+GRL_API grl_status grl_index_flat_add(grl_index_flat index, grl_tensor vectors, const int64_t* ids);
+/* The k nearest base vectors of each query [Q, dim] (f32, f16 or bf16): distances f32 [Q, k]
+ * (as the metric reports them, nearest first) and labels i64 [Q, k] (their ids). Equal distances
+ * go to the vector added first. 1 <= k <= min(ntotal, 2048) (GRL_ERROR_INVALID_ARGUMENT). */
+GRL_API grl_status grl_index_flat_search(grl_index_flat index, grl_tensor queries, int64_t k,
+                                         grl_tensor* out_distances, grl_tensor* out_labels);
+/* Removes every vector whose id is among the n ids (n >= 0; ids may be NULL when n is 0; ids
+ * not present are ignored); the others keep their order. The number removed comes back through
+ * out (may be NULL). Rebuilds the tiles (a copy of the kept rows). */
+GRL_API grl_status grl_index_flat_remove(grl_index_flat index, const int64_t* ids, int64_t n,
+                                         int64_t* out);
+/* Removes every vector and restarts the automatic ids at 0. */
+GRL_API grl_status grl_index_flat_reset(grl_index_flat index);
+/* The number of vectors held, and the dimension. */
+GRL_API grl_status grl_index_flat_ntotal(grl_index_flat index, int64_t* out);
+GRL_API grl_status grl_index_flat_dim(grl_index_flat index, int64_t* out);
 
 /* ------------------------------------------------------------------------------------------------
  * Key-value and episodic memory; place, grid and time cells; theta-gamma phase coding. See docs/neuro.md.
  * --------------------------------------------------------------------------------------------- */
 /* @section memory */
+/* Place cells: rate[b, n] = baseline + max_rate * exp(-||x_b - c_n||^2 / (2 sigma_n^2)).
+ * positions [B, D], centers [N, D] with 1 <= D <= 8 (2-D and 3-D arenas; positions in the unit of
+ * the centers and sigma, e.g. metres), one floating dtype (f32, f16, bf16; computed in f32). The
+ * widths: sigmas [N] (per cell, same dtype) or NULL for the scalar sigma (> 0, finite; ignored
+ * when sigmas is given). Rates in Hz: max_rate >= 0 (typical 20), baseline finite (typical 0).
+ * Out [B, N] in the input dtype. Differentiable w.r.t. positions, centers and sigmas. */
+GRL_API grl_status grl_place_cells(grl_tensor positions, grl_tensor centers, grl_tensor sigmas, double sigma,
+                                   double max_rate, double baseline, grl_tensor* out);
+
+/* Grid cells (Solstad et al. 2006): for cell n with spacing lambda_n (> 0), orientation theta_n
+ * (radians) and phase p_n (2-vector), k = 4 pi / (sqrt(3) lambda_n) and u_j = (cos(theta_n + j pi/3),
+ * sin(theta_n + j pi/3)), j = 0, 1, 2:
+ *   rate[b, n] = max_rate * max(0, sum_j cos(k u_j . (x_b - p_n))) / 3,
+ * so the peak (x on a vertex of the lattice, e.g. x = p_n) is max_rate; the sum lies in [-1.5, 3].
+ * positions [B, 2], spacing [N], orientation [N], phase [N, 2], one floating dtype; max_rate >= 0.
+ * Out [B, N]. Differentiable w.r.t. positions only (the rectified part passes no gradient; the
+ * cell parameters get none). */
+GRL_API grl_status grl_grid_cells(grl_tensor positions, grl_tensor spacing, grl_tensor orientation,
+                                  grl_tensor phase, double max_rate, grl_tensor* out);
+
+/* Time cells: rate[..., i] = max_rate * exp(-(t - t_i)^2 / (2 sigma_i^2)) for times t of any shape
+ * [...] -> out [..., N]; preferred [N] and sigmas [N] (in the unit of t, e.g. ms) of t's floating
+ * dtype. max_rate >= 0. Differentiable w.r.t. t, preferred and sigmas. */
+GRL_API grl_status grl_time_cells(grl_tensor t, grl_tensor preferred, grl_tensor sigmas, double max_rate,
+                                  grl_tensor* out);
+/* Builds the tuning of n >= 1 time cells: preferred times t_i, i = 0..n-1, linear
+ * t_min + (t_max - t_min) i / (n - 1) or (log_spaced = 1) t_min (t_max / t_min)^(i / (n - 1))
+ * (Howard et al. 2014: log-compressed time), and widths sigma_i = weber * t_i (scalar timing:
+ * width grows with the preferred time; the Weber fraction, typically 0.1-0.3). n = 1 gives t_min.
+ * Checked: 0 < t_min <= t_max (finite), weber > 0, log_spaced 0 or 1. Both out tensors [n] of a
+ * floating dtype; written only on success. */
+GRL_API grl_status grl_time_cells_tuning(grl_device device, int64_t n, double t_min, double t_max,
+                                         uint32_t log_spaced, double weber, grl_dtype dtype,
+                                         grl_tensor* out_preferred, grl_tensor* out_sigmas);
+
+/* Theta-gamma phase code of a sequence of n items (positions) nested in one theta cycle: item i
+ * (the last axis of progress [..., n]) owns gamma sub-cycle i and fires at theta phase
+ *   phase_i = mod(2 pi i / n - precession * progress_i, 2 pi)            (radians, in [0, 2 pi))
+ * where progress_i (dimensionless, 0 on entering the item's place field, 1 on leaving) shifts
+ * the spike earlier as the animal crosses the field (phase precession, O'Keefe & Recce 1993;
+ * precession in radians per field, 0 for the pure code, typically 2 pi / n so that an item
+ * precesses across its own gamma sub-cycle). Spike times within the cycle are
+ *   time_i = theta_period * phase_i / (2 pi)                               (unit of theta_period,
+ * e.g. 125 ms for 8 Hz theta). Floating progress (f32, f16, bf16; computed in f32), n >= 1;
+ * theta_period > 0, precession finite. Both outputs have progress's shape and dtype. */
+GRL_API grl_status grl_theta_gamma_code(grl_tensor progress, double theta_period, double precession,
+                                        grl_tensor* out_phases, grl_tensor* out_times);
+
+/* Key-value memory read (soft attention over memory slots):
+ *   out = softmax(q k^T / tau) V,  tau = sqrt(d) when tau <= 0 (pass 0 for the default).
+ * Reads of up to 2^16 scores (query rows x slots) run fused, one pass per query row computing
+ * the scores, an online softmax and the weighted sum; larger ones run as matmul, softmax,
+ * matmul (faster on GPUs with matrix units; see docs/neuro.md).
+ * keys [M, d] and values [M, dv] shared by every query q [..., d] (out [..., dv]); or batched
+ * memories keys [B, M, d], values [B, M, dv] with q [B, Q, d] (out [B, Q, dv]). M >= 1; one
+ * floating dtype (f32, f16, bf16; f32 arithmetic). tau finite. Differentiable w.r.t. q, keys and
+ * values (the backward recomputes the weights and composes matmuls and one softmax backward). */
+GRL_API grl_status grl_kv_memory_read(grl_tensor q, grl_tensor keys, grl_tensor values, double tau,
+                                      grl_tensor* out);
+/* In-place write of rows into a memory [M, D] (keys or values): for each j of indices [K] (i32 or
+ * i64, each in [0, M)), memory[indices[j]] <- (1 - alpha) memory[indices[j]] + alpha rows[j];
+ * alpha = 1 overwrites the slot. rows [K, D] of memory's dtype (f32, f16, bf16). alpha in [0, 1].
+ * Repeated indices: one of the writes wins (unspecified which). An index out of range is reported
+ * as by the indexing ops (GRL_ERROR_INDEX at the next synchronize; that row is skipped). Not
+ * recorded by autograd. */
+GRL_API grl_status grl_kv_memory_write_(grl_tensor memory, grl_tensor indices, grl_tensor rows, double alpha);
+
+typedef enum grl_memory_pool_mode {
+  GRL_MEMORY_POOL_MEAN = 0,      /* mean over the set */
+  GRL_MEMORY_POOL_MAX = 1,       /* elementwise max over the set */
+  GRL_MEMORY_POOL_ATTENTION = 2, /* sum_i softmax_i(x_i . w / tau) x_i, w [d] learned */
+  GRL_MEMORY_POOL_FORCE32 = 0x7fffffff
+} grl_memory_pool_mode;
+/* Pools a set x [B, n, d] (n >= 1) to [B, d]: query pooling over a query set, or context
+ * aggregation of a memory per batch (attention mode: the attention-weighted summary of the n
+ * slots). w [d] (x's dtype) is used by ATTENTION only (else may be NULL); tau <= 0 means sqrt(d).
+ * Differentiable (ATTENTION through kv_memory_read with keys = values = x). */
+GRL_API grl_status grl_memory_pool(grl_tensor x, grl_memory_pool_mode mode, grl_tensor w, double tau,
+                                   grl_tensor* out);
+
+typedef enum grl_memory_inject_mode {
+  GRL_MEMORY_INJECT_CONCAT = 0,   /* [h, m] along the last axis: [..., dh + dm] */
+  GRL_MEMORY_INJECT_GATED = 1,    /* h + sigmoid(g) * m */
+  GRL_MEMORY_INJECT_MIX = 2,      /* g * m + (1 - g) * h  (g used as given, e.g. in [0, 1]) */
+  GRL_MEMORY_INJECT_RESIDUAL = 3, /* h + m */
+  GRL_MEMORY_INJECT_FORCE32 = 0x7fffffff
+} grl_memory_inject_mode;
+/* Injects a memory readout m into hidden states h (one floating dtype and device). CONCAT: h
+ * [..., dh], m [..., dm] with equal leading dims. GATED, MIX, RESIDUAL: m of h's shape; the gate
+ * (GATED, MIX only; else may be NULL) broadcasts to h's shape ([d] per feature, [..., 1] per
+ * token, or h's shape). Differentiable w.r.t. h, m and gate. */
+GRL_API grl_status grl_memory_inject(grl_tensor h, grl_tensor m, grl_memory_inject_mode mode, grl_tensor gate,
+                                     grl_tensor* out);
+
+/* Episodic memory: a store of `capacity` (key [key_dim], value [value_dim]) pairs in f32 on the
+ * device, with a usage count and a write stamp per slot. Thread safety: every call locks the
+ * memory's device, so a memory may be used from several threads (the calls are serialised). */
+typedef struct grl_episodic_memory_s* grl_episodic_memory;
+typedef enum grl_episodic_eviction {
+  GRL_EPISODIC_EVICT_OLDEST = 0,     /* the slot written longest ago (FIFO) */
+  GRL_EPISODIC_EVICT_LEAST_USED = 1, /* the lowest usage count; ties: the oldest */
+  GRL_EPISODIC_EVICT_FORCE32 = 0x7fffffff
+} grl_episodic_eviction;
+/* capacity, key_dim, value_dim >= 1 (capacity <= 2^24). Slots start empty. */
+GRL_API grl_status grl_episodic_memory_create(grl_device device, int64_t capacity, int64_t key_dim,
+                                              int64_t value_dim, grl_episodic_eviction eviction,
+                                              grl_episodic_memory* out);
+GRL_API void grl_episodic_memory_retain(grl_episodic_memory mem);
+GRL_API void grl_episodic_memory_release(grl_episodic_memory mem);
+/* Appends K pairs, keys [K, key_dim] and values [K, value_dim] (f32, the memory's device). Items
+ * go to free slots first (in order); when the store is full each further item evicts one slot
+ * by the policy, never a slot written by the same call. A new slot's usage count is 0. When
+ * K > capacity only the last `capacity` items are kept. No host wait. */
+GRL_API grl_status grl_episodic_memory_write(grl_episodic_memory mem, grl_tensor keys, grl_tensor values);
+/* The k (1 <= k <= min(32, size)) stored items most similar to each query of queries [Q, key_dim]
+ * (f32) by cosine similarity q.key / (max(||q||, 1e-8) max(||key||, 1e-8)), best first (ties: lower slot).
+ * out_values [Q, k, value_dim] f32, out_scores [Q, k] f32 (the similarities), out_indices [Q, k]
+ * i64 (the slots; may be NULL, as may out_scores). Each returned slot's usage count grows by one
+ * per query that returned it. No host wait. */
+GRL_API grl_status grl_episodic_memory_read(grl_episodic_memory mem, grl_tensor queries, int32_t k,
+                                            grl_tensor* out_values, grl_tensor* out_scores,
+                                            grl_tensor* out_indices);
+/* Empties the store (usage counts and stamps reset; capacity kept). */
+GRL_API grl_status grl_episodic_memory_clear(grl_episodic_memory mem);
+/* Number of stored items (known on the host: no wait). */
+GRL_API grl_status grl_episodic_memory_size(grl_episodic_memory mem, int64_t* out);
+/* The usage counts [capacity] (i32, a copy; empty slots 0). */
+GRL_API grl_status grl_episodic_memory_usage(grl_episodic_memory mem, grl_tensor* out);
+
+/* Sparse expansion (a k-winners-take-all layer): z = x W^T + b, x [..., in], weight [H, in], bias
+ * [H] or NULL; per row, the k largest z (ties: lower index) are kept and the rest zeroed, then the
+ * row is L2-normalised: y = t / max(||t||_2, 1e-12) with t the kept values. 1 <= k <= min(H, 32).
+ * Out [..., H] in x's dtype (f32, f16, bf16). Differentiable w.r.t. x, weight and bias (the
+ * selection is held fixed, as for top-k). */
+GRL_API grl_status grl_sparse_expansion(grl_tensor x, grl_tensor weight, grl_tensor bias, int32_t k,
+                                        grl_tensor* out);
 
 #ifdef __cplusplus
 } /* extern "C" */

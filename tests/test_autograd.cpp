@@ -133,7 +133,33 @@ grl_status cube_backward(void* ctx, grl_tensor g, const grl_tensor* in, int32_t,
   return s;
 }
 void cube_release(void* ctx) { static_cast<CubeCtx*>(ctx)->releases++; }
+// An identity whose forward hands back its input itself (a new reference to the same handle).
+grl_status identity_forward(void*, const grl_tensor* in, int32_t, grl_tensor* out) {
+  grl_tensor_retain(in[0]);
+  *out = in[0];
+  return GRL_OK;
+}
+grl_status identity_backward(void*, grl_tensor g, const grl_tensor*, int32_t, grl_tensor* grads) {
+  return grl_mul_scalar(g, 2.0, &grads[0]);  // a deliberately different rule, to see it ran
+}
 }  // namespace
+
+TEST_F(Autograd, CustomFunctionReturningItsInputKeepsTheInputALeaf) {
+  grl_custom_function fn = {GRL_CUSTOM_FUNCTION_VERSION, "twice_grad", identity_forward, identity_backward,
+                            nullptr, nullptr};
+  Host a = Host::random({4}, rng());
+  T ta(upload(dev, a)), y, s;
+  ASSERT_GRL_OK(grl_tensor_set_requires_grad(ta, 1));
+  grl_tensor ins[1] = {ta};
+  ASSERT_GRL_OK(grl_custom_apply(&fn, ins, 1, y.out()));
+  EXPECT_EQ(grl_tensor_is_leaf(ta), 1u);
+  EXPECT_STREQ(grl_tensor_grad_fn_name(ta), "");
+  EXPECT_STREQ(grl_tensor_grad_fn_name(y), "twice_grad");
+  int32_t ax = 0;
+  ASSERT_GRL_OK(grl_sum(y, &ax, 1, 0, s.out()));
+  ASSERT_GRL_OK(grl_tensor_backward(s, nullptr, 0));
+  EXPECT_EQ(grad_of(ta).v, std::vector<double>(4, 2.0));
+}
 
 TEST_F(Autograd, CustomFunctionFromC) {
   CubeCtx ctx;

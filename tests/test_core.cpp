@@ -72,6 +72,24 @@ TEST_F(Core, TwoDevicesAtOnceAndCrossDeviceError) {
   EXPECT_EQ(again.v, r.v);
 }
 
+TEST_F(Core, LiveHandleCountsFollowCreateAndRelease) {
+  grl_live_handles before{}, during{}, after{};
+  ASSERT_GRL_OK(grl_live_handle_counts(&before));
+  EXPECT_GE(before.devices, 1);
+  int64_t shape[1] = {8};
+  grl_tensor a = nullptr, v = nullptr;
+  ASSERT_GRL_OK(grl_tensor_zeros(dev, GRL_F32, shape, 1, &a));
+  ASSERT_GRL_OK(grl_reshape(a, shape, 1, &v));  // a view is a handle of its own
+  ASSERT_GRL_OK(grl_live_handle_counts(&during));
+  EXPECT_EQ(during.tensors, before.tensors + 2);
+  grl_tensor_release(a);
+  grl_tensor_release(v);
+  ASSERT_GRL_OK(grl_live_handle_counts(&after));
+  EXPECT_EQ(after.tensors, before.tensors);
+  EXPECT_EQ(after.devices, before.devices);
+  EXPECT_GRL_ERROR(grl_live_handle_counts(nullptr), GRL_ERROR_NULL_ARGUMENT, "out");
+}
+
 TEST_F(Core, UploadDownloadRoundTripAllDtypes) {
   for (grl_dtype dt : {GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64, GRL_U8}) {
     Host h = Host::random({3, 7}, rng(), 0, 100);

@@ -109,6 +109,61 @@ GRILLY_HANDLE_OUT(grl_graph)
 GRILLY_HANDLE_OUT(grl_optimizer)
 GRILLY_HANDLE_OUT(grl_lr_scheduler)
 GRILLY_HANDLE_OUT(grl_tensor_map)
+GRILLY_HANDLE_OUT(grl_snn)
+GRILLY_HANDLE_OUT(grl_index_flat)
+GRILLY_HANDLE_OUT(grl_episodic_memory)
+
+/* Named tensor out-parameters of the multi-output functions (grl_topk's out_values and
+ * out_indices, grl_spiking_neuron's out_spikes, out_v, out_w, ...): the function returns a tuple
+ * of them in argument order. The first one turns the status typemap's None into a tuple, so an
+ * output the call left NULL keeps its position as None. */
+%{
+static PyObject* grilly_append_output(PyObject* result, PyObject* obj) {
+  if (!obj) {
+    Py_XDECREF(result);
+    return NULL;
+  }
+  Py_ssize_t n = (result && PyTuple_Check(result)) ? PyTuple_GET_SIZE(result) : 0;
+  PyObject* tuple = PyTuple_New(n + 1);
+  if (!tuple) {
+    Py_DECREF(obj);
+    Py_XDECREF(result);
+    return NULL;
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PyTuple_GET_ITEM(result, i);
+    Py_INCREF(item);
+    PyTuple_SET_ITEM(tuple, i, item);
+  }
+  PyTuple_SET_ITEM(tuple, n, obj); /* steals */
+  Py_XDECREF(result);
+  return tuple;
+}
+%}
+%define GRILLY_TENSOR_OUTS(NAME)
+%typemap(in, numinputs=0) grl_tensor* NAME (grl_tensor tmp = NULL) { $1 = &tmp; }
+%typemap(argout) grl_tensor* NAME {
+  $result = grilly_append_output($result,
+                                 grilly_handle_or_none((void*)tmp$argnum, $descriptor(grl_tensor)));
+  if (!$result) SWIG_fail;
+}
+%enddef
+GRILLY_TENSOR_OUTS(out_values)
+GRILLY_TENSOR_OUTS(out_indices)
+GRILLY_TENSOR_OUTS(out_scores)
+GRILLY_TENSOR_OUTS(out_distances)
+GRILLY_TENSOR_OUTS(out_labels)
+GRILLY_TENSOR_OUTS(out_spikes)
+GRILLY_TENSOR_OUTS(out_v)
+GRILLY_TENSOR_OUTS(out_w)
+GRILLY_TENSOR_OUTS(out_membrane)
+GRILLY_TENSOR_OUTS(out_refractory)
+GRILLY_TENSOR_OUTS(out_preferred)
+GRILLY_TENSOR_OUTS(out_sigmas)
+GRILLY_TENSOR_OUTS(out_phases)
+GRILLY_TENSOR_OUTS(out_times)
+GRILLY_TENSOR_OUTS(out_mean)
+GRILLY_TENSOR_OUTS(out_whitening)
 
 %define GRILLY_SCALAR_OUT(TYPE, CONVERT)
 %typemap(in, numinputs=0) TYPE* out (TYPE tmp = 0) { $1 = &tmp; }
@@ -170,6 +225,19 @@ GRILLY_SCALAR_OUT(double, PyFloat_FromDouble(tmp$argnum))
       "pool_hits", (unsigned long long)tmp$argnum.pool_hits,
       "staging_bytes", (unsigned long long)tmp$argnum.staging_bytes,
       "submissions", (unsigned long long)tmp$argnum.submissions);
+  if (!$result) SWIG_fail;
+}
+
+/* grl_live_handle_counts: a dict of the process's live handles by kind. */
+%typemap(in, numinputs=0) grl_live_handles* out (grl_live_handles tmp) {
+  memset(&tmp, 0, sizeof tmp);
+  $1 = &tmp;
+}
+%typemap(argout) grl_live_handles* out {
+  Py_DECREF($result);
+  $result = Py_BuildValue("{s:L,s:L,s:L,s:L}", "tensors", (long long)tmp$argnum.tensors,
+      "devices", (long long)tmp$argnum.devices, "graphs", (long long)tmp$argnum.graphs,
+      "optimizers", (long long)tmp$argnum.optimizers);
   if (!$result) SWIG_fail;
 }
 
@@ -244,6 +312,35 @@ GRILLY_INT_ARRAY_IN(int64_t, milestones, n_milestones, PyLong_AsLongLong)
 GRILLY_HANDLE_ARRAY_IN(xs, count)
 GRILLY_HANDLE_ARRAY_IN(params, n_params)
 
+/* Host id arrays of the flat index: None (NULL, 0) or a C-contiguous buffer of 8-byte integers
+ * (a numpy int64 array); the count is the buffer's length. */
+%{
+/* Whether a buffer format string is a native or little-endian 8-byte integer ('q', 'l', ...). */
+static int grilly_int64_format(const char* f) {
+  if (!f) return 0;
+  if (*f == '@' || *f == '=' || *f == '<') ++f;
+  return (*f == 'q' || *f == 'l' || *f == 'Q' || *f == 'L') && f[1] == '\0';
+}
+%}
+%typemap(in) (const int64_t* ids, int64_t n) (Py_buffer view, int got = 0) {
+  if ($input == Py_None) {
+    $1 = NULL;
+    $2 = 0;
+  } else {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) SWIG_fail;
+    got = 1;
+    if (view.itemsize != 8 || !grilly_int64_format(view.format)) {
+      SWIG_exception_fail(SWIG_TypeError,
+                          "in '$symname', ids must be a C-contiguous int64 array or None");
+    }
+    $1 = (const int64_t*)view.buf;
+    $2 = (int64_t)(view.len / 8);
+  }
+}
+%typemap(freearg) (const int64_t* ids, int64_t n) {
+  if (got$argnum) PyBuffer_Release(&view$argnum);
+}
+
 /* Read-only host data: any C-contiguous buffer (numpy arrays, bytes). */
 %typemap(in) (const void* data, size_t nbytes) (Py_buffer view, int got = 0) {
   if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS) != 0) SWIG_fail;
@@ -295,10 +392,33 @@ GRILLY_HANDLE_ARRAY_IN(params, n_params)
 %ignore grl_device_options;
 %ignore grl_device_info;
 %ignore grl_memory_stats;
+%ignore grl_live_handles;
 %ignore grl_optimizer_create;
 %ignore grl_optimizer_options;
 %ignore grl_lr_scheduler_create;
 %ignore grl_lr_schedule_options;
+/* Neuromorphic families: option structs spelled out by the shims grilly_lif_step_,
+ * grilly_spiking_neuron, grilly_snn_create, grilly_stp_step_, grilly_stp_sequence_,
+ * grilly_stdp_step_, grilly_nlms_update_, grilly_nlms_ensemble_update_ and
+ * grilly_index_flat_create; the flat index's add takes its ids with their count
+ * (grilly_index_flat_add). */
+%ignore grl_lif_options;
+%ignore grl_lif_step_;
+%ignore grl_neuron_options;
+%ignore grl_spiking_neuron;
+%ignore grl_snn_options;
+%ignore grl_snn_create;
+%ignore grl_stp_options;
+%ignore grl_stp_step_;
+%ignore grl_stp_sequence_;
+%ignore grl_stdp_options;
+%ignore grl_stdp_step_;
+%ignore grl_nlms_options;
+%ignore grl_nlms_update_;
+%ignore grl_nlms_ensemble_update_;
+%ignore grl_index_flat_options;
+%ignore grl_index_flat_create;
+%ignore grl_index_flat_add;
 
 %include <stdint.i>
 %include "grilly.h"
@@ -727,6 +847,175 @@ static PyObject* grilly_custom_apply(PyObject* fnobj, const char* name, PyObject
   }
   grilly_pyfn_unref(f);
   return grilly_handle_or_none((void*)out, SWIGTYPE_p_grl_tensor_s);
+}
+%}
+
+/* ------------------------------------------------------------------------------------------------
+ * Neuromorphic families: the functions taking an options struct, with its fields spelled out
+ * (the struct starts from its _INIT macro, so its version is always right).
+ * --------------------------------------------------------------------------------------------- */
+%inline %{
+/* grl_lif_step_ with grl_lif_options spelled out. */
+static grl_status grilly_lif_step_(grl_tensor v, grl_tensor refractory, grl_tensor input, double dt,
+                                   double tau_mem, double v_rest, double v_reset, double v_thresh,
+                                   double r_m, double t_ref, int32_t spike_dtype, grl_tensor* out) {
+  grl_lif_options o = GRL_LIF_OPTIONS_INIT;
+  o.dt = dt;
+  o.tau_mem = tau_mem;
+  o.v_rest = v_rest;
+  o.v_reset = v_reset;
+  o.v_thresh = v_thresh;
+  o.r_m = r_m;
+  o.t_ref = t_ref;
+  o.spike_dtype = spike_dtype;
+  return grl_lif_step_(v, refractory, input, &o, out);
+}
+
+/* grl_spiking_neuron with grl_neuron_options spelled out; want_v / want_w ask for the final state
+ * (else NULL is passed and None comes back in its place). Returns (spikes, v, w). */
+static grl_status grilly_spiking_neuron(grl_tensor x, grl_tensor v0, grl_tensor w0,
+                                        grl_tensor tau_param, int32_t kind, double tau,
+                                        uint32_t decay_input, double v_thresh, double v_reset,
+                                        uint32_t soft_reset, uint32_t detach_reset, double v_rest,
+                                        int32_t surrogate, double alpha, uint32_t soft_spike,
+                                        double tau_w, double a, double b, uint32_t want_v,
+                                        uint32_t want_w, grl_tensor* out_spikes, grl_tensor* out_v,
+                                        grl_tensor* out_w) {
+  grl_neuron_options o = GRL_NEURON_OPTIONS_INIT;
+  o.kind = (grl_neuron_kind)kind;
+  o.tau = tau;
+  o.decay_input = decay_input;
+  o.v_thresh = v_thresh;
+  o.v_reset = v_reset;
+  o.soft_reset = soft_reset;
+  o.detach_reset = detach_reset;
+  o.v_rest = v_rest;
+  o.surrogate = (grl_surrogate)surrogate;
+  o.alpha = alpha;
+  o.soft_spike = soft_spike;
+  o.tau_w = tau_w;
+  o.a = a;
+  o.b = b;
+  return grl_spiking_neuron(x, v0, w0, tau_param, &o, out_spikes, want_v ? out_v : NULL,
+                            want_w ? out_w : NULL);
+}
+
+/* grl_snn_create with grl_snn_options (and its grl_lif_options) spelled out. */
+static grl_status grilly_snn_create(grl_device device, int64_t n_neurons, double dt,
+                                    double tau_mem, double v_rest, double v_reset, double v_thresh,
+                                    double r_m, double t_ref, int32_t spike_dtype, int32_t dtype,
+                                    grl_snn* out) {
+  grl_snn_options o = GRL_SNN_OPTIONS_INIT;
+  o.lif.dt = dt;
+  o.lif.tau_mem = tau_mem;
+  o.lif.v_rest = v_rest;
+  o.lif.v_reset = v_reset;
+  o.lif.v_thresh = v_thresh;
+  o.lif.r_m = r_m;
+  o.lif.t_ref = t_ref;
+  o.lif.spike_dtype = spike_dtype;
+  o.dtype = (grl_dtype)dtype;
+  return grl_snn_create(device, n_neurons, &o, out);
+}
+
+/* grl_stp_step_ with grl_stp_options spelled out. */
+static grl_status grilly_stp_step_(grl_tensor u, grl_tensor x, grl_tensor spikes, double U,
+                                   double tau_d, double tau_f, double dt, grl_tensor* out) {
+  grl_stp_options o = GRL_STP_OPTIONS_INIT;
+  o.U = U;
+  o.tau_d = tau_d;
+  o.tau_f = tau_f;
+  o.dt = dt;
+  return grl_stp_step_(u, x, spikes, &o, out);
+}
+
+/* grl_stp_sequence_ with grl_stp_options spelled out. */
+static grl_status grilly_stp_sequence_(grl_tensor u, grl_tensor x, grl_tensor spikes, double U,
+                                       double tau_d, double tau_f, double dt, grl_tensor* out) {
+  grl_stp_options o = GRL_STP_OPTIONS_INIT;
+  o.U = U;
+  o.tau_d = tau_d;
+  o.tau_f = tau_f;
+  o.dt = dt;
+  return grl_stp_sequence_(u, x, spikes, &o, out);
+}
+
+/* grl_stdp_step_ with grl_stdp_options spelled out. */
+static grl_status grilly_stdp_step_(grl_tensor w, grl_tensor pre_spikes, grl_tensor post_spikes,
+                                    grl_tensor pre_trace, grl_tensor post_trace,
+                                    grl_tensor pre_slow, grl_tensor post_slow, double dt,
+                                    double tau_plus,
+                                    double tau_minus, double a_plus, double a_minus,
+                                    int32_t trace_mode, int32_t bound, double w_min, double w_max,
+                                    int32_t batch_reduction, uint32_t triplet, double tau_x,
+                                    double tau_y, double a3_plus, double a3_minus) {
+  grl_stdp_options o = GRL_STDP_OPTIONS_INIT;
+  o.dt = dt;
+  o.tau_plus = tau_plus;
+  o.tau_minus = tau_minus;
+  o.a_plus = a_plus;
+  o.a_minus = a_minus;
+  o.trace_mode = (grl_stdp_trace_mode)trace_mode;
+  o.bound = (grl_stdp_bound)bound;
+  o.w_min = w_min;
+  o.w_max = w_max;
+  o.batch_reduction = (grl_reduction)batch_reduction;
+  o.triplet = triplet;
+  o.tau_x = tau_x;
+  o.tau_y = tau_y;
+  o.a3_plus = a3_plus;
+  o.a3_minus = a3_minus;
+  return grl_stdp_step_(w, pre_spikes, post_spikes, pre_trace, post_trace, pre_slow, post_slow, &o);
+}
+
+/* grl_nlms_update_ with grl_nlms_options spelled out; out receives the a-priori errors. */
+static grl_status grilly_nlms_update_(grl_tensor w, grl_tensor b, grl_tensor mu, grl_tensor x,
+                                      grl_tensor target, double eps, double mu_decay, double mu_min,
+                                      uint32_t update_bias, double rmse_decay, grl_tensor* out) {
+  grl_nlms_options o = GRL_NLMS_OPTIONS_INIT;
+  o.eps = eps;
+  o.mu_decay = mu_decay;
+  o.mu_min = mu_min;
+  o.update_bias = update_bias;
+  o.rmse_decay = rmse_decay;
+  return grl_nlms_update_(w, b, mu, x, target, &o, out);
+}
+
+/* grl_nlms_ensemble_update_ with grl_nlms_options spelled out. */
+static grl_status grilly_nlms_ensemble_update_(grl_tensor w, grl_tensor b, grl_tensor mu,
+                                               grl_tensor msq, grl_tensor x, grl_tensor target,
+                                               double eps, double mu_decay, double mu_min,
+                                               uint32_t update_bias, double rmse_decay,
+                                               grl_tensor* out) {
+  grl_nlms_options o = GRL_NLMS_OPTIONS_INIT;
+  o.eps = eps;
+  o.mu_decay = mu_decay;
+  o.mu_min = mu_min;
+  o.update_bias = update_bias;
+  o.rmse_decay = rmse_decay;
+  return grl_nlms_ensemble_update_(w, b, mu, msq, x, target, &o, out);
+}
+
+/* grl_index_flat_create with grl_index_flat_options spelled out. */
+static grl_status grilly_index_flat_create(grl_device device, int64_t dim, int32_t metric,
+                                           int64_t tile_rows, int64_t chunk_rows,
+                                           grl_index_flat* out) {
+  grl_index_flat_options o = GRL_INDEX_FLAT_OPTIONS_INIT;
+  o.metric = (grl_metric)metric;
+  o.tile_rows = tile_rows;
+  o.chunk_rows = chunk_rows;
+  return grl_index_flat_create(device, dim, &o, out);
+}
+
+/* grl_index_flat_add with the ids' count (ids None: the automatic ids). The core reads one id
+ * per row of vectors, so a count that differs is refused here (grilly.IndexFlat.add checks it
+ * first, with a message). */
+static grl_status grilly_index_flat_add(grl_index_flat index, grl_tensor vectors,
+                                        const int64_t* ids, int64_t n) {
+  if (ids && vectors && (grl_tensor_ndim(vectors) < 1 || grl_tensor_dim(vectors, 0) != n)) {
+    return GRL_ERROR_SHAPE;
+  }
+  return grl_index_flat_add(index, vectors, ids);
 }
 %}
 

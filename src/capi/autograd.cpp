@@ -127,7 +127,9 @@ GRL_API grl_status grl_custom_apply(const grl_custom_function* fn, const grl_ten
   for (auto& t : ins) need = need || ag::requires_grad(t.get());
   if (need && ag::grad_enabled()) {
     if (!fn->backward) fail(GRL_ERROR_NULL_ARGUMENT, "%s: fn->backward is NULL but an input requires gradients", __func__);
-    if (result->ag && result->ag->grad_fn) result = ag::saved(*result);
+    // A forward may hand back an input (or any tensor autograd already knows); the node must go
+    // on an alias, or the input would stop being a leaf.
+    if (result->ag) result = ag::saved(*result);
     std::vector<TensorRef> saved;
     for (auto& t : ins) saved.push_back(ag::saved(*t));
     const char* name = fn->name ? fn->name : "custom";

@@ -93,3 +93,19 @@ GRL_API grl_status grl_device_validation_messages(grl_device device, uint64_t* o
 }
 
 }  // extern "C"
+
+namespace grl {
+std::atomic<int64_t>& live_handles(HandleKind kind) {
+  static std::atomic<int64_t> counts[static_cast<int>(HandleKind::count)];
+  return counts[static_cast<int>(kind)];
+}
+}  // namespace grl
+
+GRL_API grl_status grl_live_handle_counts(grl_live_handles* out) {
+  GRL_API_BEGIN();
+  GRL_CHECK_OUT(out);
+  using grl::HandleKind;
+  auto get = [](HandleKind k) { return grl::live_handles(k).load(std::memory_order_relaxed); };
+  *out = {get(HandleKind::tensor), get(HandleKind::device), get(HandleKind::graph), get(HandleKind::optimizer)};
+  GRL_API_END();
+}

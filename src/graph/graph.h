@@ -9,6 +9,7 @@
 
 struct grl_graph_s {
   std::atomic<int64_t> refs{1};
+  grl::LiveHandle<grl::HandleKind::graph> live;
   grl_device_s* owner = nullptr;  // holds a reference
   std::unique_ptr<grl::Capture> capture;
   std::map<std::string, grl::TensorRef> inputs, outputs;

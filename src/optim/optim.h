@@ -53,6 +53,7 @@ void norm_partials(const char* fn, const std::vector<Tensor*>& xs, Tensor& out, 
 
 struct grl_optimizer_s {
   std::atomic<int64_t> refs{1};
+  grl::LiveHandle<grl::HandleKind::optimizer> live;
   grl_optimizer_options o{};  // with every default resolved
   std::vector<grl::TensorRef> params;
   std::vector<grl::optim::ParamState> state;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/device.h"
+#include "runtime/live.h"
 
 namespace grl::autograd {
 struct Meta;
@@ -17,6 +18,7 @@ struct Meta;
 
 struct grl_device_s {
   std::atomic<int64_t> refs{1};
+  grl::LiveHandle<grl::HandleKind::device> live;
   std::unique_ptr<grl::Device> impl;
 };
 
@@ -55,6 +57,7 @@ struct Storage {
 
 struct grl_tensor_s {
   std::atomic<int64_t> refs{1};
+  grl::LiveHandle<grl::HandleKind::tensor> live;
   std::shared_ptr<grl::Storage> storage;
   grl_dtype dtype = GRL_F32;
   grl::Shape shape;

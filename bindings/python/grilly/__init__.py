@@ -14,7 +14,7 @@ from . import _errors
 
 _errors._register(_grilly)
 
-from ._device import Device, default_device, device_count, devices, set_default_device  # noqa: E402
+from ._device import Device, default_device, device_count, devices, live_handles, set_default_device  # noqa: E402
 from ._tensor import (  # noqa: E402
     Tensor, abs, amax, amin, arange, argmax, argmin, as_tensor, bfloat16, bool_, cat, clamp, clone, cos,
     detach, dtype, empty, enable_grad, exp, flatten, float16, float32, from_numpy, full,
@@ -67,6 +67,12 @@ def dtype_info(d) -> tuple:
 from ._tensor import from_dlpack  # noqa: E402,F401
 from . import amp, jit, utils  # noqa: E402,F401
 from ._compute import Compute, VulkanCompute  # noqa: E402,F401
+# Neuromorphic families (docs/neuro.md): spiking neurons and synapses, learning rules, search, memory.
+from . import learning, memory, search, snn  # noqa: E402,F401
+from .learning import Learning  # noqa: E402,F401
+from .memory import EpisodicMemory  # noqa: E402,F401
+from .search import IndexFlat, IndexFlatIP, IndexFlatL2, pairwise_distances, topk  # noqa: E402,F401
+from .snn import SNNCompute  # noqa: E402,F401
 
 
 def __getattr__(name):

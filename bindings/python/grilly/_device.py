@@ -142,3 +142,10 @@ def device_count() -> int:
 def devices() -> list[dict]:
     """Every Vulkan device without opening it (grl_device_describe), as dicts."""
     return [_describe(_C.grl_device_describe(i)) for i in range(_C.grl_device_count())]
+
+
+def live_handles() -> dict:
+    """Handles alive in the process, by kind: tensors, devices, graphs, optimizers
+    (grl_live_handle_counts). Tensors held by Python objects, autograd tapes, graphs and
+    optimizers count until those are released."""
+    return _C.grl_live_handle_counts()

@@ -159,8 +159,13 @@ def test_state_dict_round_trip(rng):
         opt2.step()
     np.testing.assert_array_equal(q.numpy(), p.numpy())
     bad = dict(sd, state={0: dict(sd["state"][0], exp_avg=np.zeros(5))})
+    kept = opt2.state_dict()
     with pytest.raises(grilly.ShapeError):
         opt2.load_state_dict(bad)
+    after = opt2.state_dict()  # a rejected state changes nothing
+    assert after["scalars"] == kept["scalars"]
+    for slot, value in kept["state"][0].items():
+        np.testing.assert_array_equal(after["state"][0][slot], value)
     with pytest.raises(grilly.InvalidArgumentError):
         optim.Adam([q, nn.Parameter(np.zeros(1))]).load_state_dict(
             dict(sd, param_groups=sd["param_groups"] * 2))

@@ -22,6 +22,13 @@ const GRL_DEVICE_OPTIONS_VERSION = 1
 const GRL_CUSTOM_FUNCTION_VERSION = 1
 const GRL_OPTIMIZER_OPTIONS_VERSION = 1
 const GRL_LR_SCHEDULE_OPTIONS_VERSION = 1
+const GRL_LIF_OPTIONS_VERSION = 1
+const GRL_NEURON_OPTIONS_VERSION = 1
+const GRL_SNN_OPTIONS_VERSION = 1
+const GRL_STP_OPTIONS_VERSION = 1
+const GRL_STDP_OPTIONS_VERSION = 1
+const GRL_NLMS_OPTIONS_VERSION = 1
+const GRL_INDEX_FLAT_OPTIONS_VERSION = 1
 
 @enum grl_status::Int32 begin
     GRL_OK = 0
@@ -105,6 +112,13 @@ struct grl_memory_stats
     pool_hits::UInt64
     staging_bytes::UInt64
     submissions::UInt64
+end
+
+struct grl_live_handles
+    tensors::Int64
+    devices::Int64
+    graphs::Int64
+    optimizers::Int64
 end
 
 @enum grl_gelu_approximation::Int32 begin
@@ -220,6 +234,163 @@ end
 mutable struct grl_tensor_map_s end
 const grl_tensor_map = Ptr{grl_tensor_map_s}
 
+struct grl_lif_options
+    version::UInt32
+    dt::Cdouble
+    tau_mem::Cdouble
+    v_rest::Cdouble
+    v_reset::Cdouble
+    v_thresh::Cdouble
+    r_m::Cdouble
+    t_ref::Cdouble
+    spike_dtype::Int32
+end
+
+@enum grl_neuron_kind::Int32 begin
+    GRL_NEURON_IF = 0
+    GRL_NEURON_LIF = 1
+    GRL_NEURON_ALIF = 2
+    GRL_NEURON_KIND_FORCE32 = 2147483647
+end
+
+@enum grl_surrogate::Int32 begin
+    GRL_SURROGATE_ATAN = 0
+    GRL_SURROGATE_SIGMOID = 1
+    GRL_SURROGATE_FAST_SIGMOID = 2
+    GRL_SURROGATE_TRIANGLE = 3
+    GRL_SURROGATE_FORCE32 = 2147483647
+end
+
+struct grl_neuron_options
+    version::UInt32
+    kind::grl_neuron_kind
+    tau::Cdouble
+    decay_input::UInt32
+    v_thresh::Cdouble
+    v_reset::Cdouble
+    soft_reset::UInt32
+    detach_reset::UInt32
+    v_rest::Cdouble
+    surrogate::grl_surrogate
+    alpha::Cdouble
+    soft_spike::UInt32
+    tau_w::Cdouble
+    a::Cdouble
+    b::Cdouble
+end
+
+mutable struct grl_snn_s end
+const grl_snn = Ptr{grl_snn_s}
+
+struct grl_snn_options
+    version::UInt32
+    lif::grl_lif_options
+    dtype::grl_dtype
+end
+
+struct grl_stp_options
+    version::UInt32
+    U::Cdouble
+    tau_d::Cdouble
+    tau_f::Cdouble
+    dt::Cdouble
+end
+
+@enum grl_latency_mode::Int32 begin
+    GRL_LATENCY_LINEAR = 0
+    GRL_LATENCY_LOG = 1
+    GRL_LATENCY_MODE_FORCE32 = 2147483647
+end
+
+@enum grl_stdp_trace_mode::Int32 begin
+    GRL_STDP_ALL_TO_ALL = 0
+    GRL_STDP_NEAREST = 1
+    GRL_STDP_TRACE_MODE_FORCE32 = 2147483647
+end
+
+@enum grl_stdp_bound::Int32 begin
+    GRL_STDP_BOUND_NONE = 0
+    GRL_STDP_BOUND_HARD = 1
+    GRL_STDP_BOUND_SOFT = 2
+    GRL_STDP_BOUND_FORCE32 = 2147483647
+end
+
+struct grl_stdp_options
+    version::UInt32
+    dt::Cdouble
+    tau_plus::Cdouble
+    tau_minus::Cdouble
+    a_plus::Cdouble
+    a_minus::Cdouble
+    trace_mode::grl_stdp_trace_mode
+    bound::grl_stdp_bound
+    w_min::Cdouble
+    w_max::Cdouble
+    batch_reduction::grl_reduction
+    triplet::UInt32
+    tau_x::Cdouble
+    tau_y::Cdouble
+    a3_plus::Cdouble
+    a3_minus::Cdouble
+end
+
+@enum grl_fisher_mode::Int32 begin
+    GRL_FISHER_EMA = 0
+    GRL_FISHER_ACCUMULATE = 1
+    GRL_FISHER_MODE_FORCE32 = 2147483647
+end
+
+struct grl_nlms_options
+    version::UInt32
+    eps::Cdouble
+    mu_decay::Cdouble
+    mu_min::Cdouble
+    update_bias::UInt32
+    rmse_decay::Cdouble
+end
+
+@enum grl_metric::Int32 begin
+    GRL_METRIC_L2SQR = 0
+    GRL_METRIC_L2 = 1
+    GRL_METRIC_INNER_PRODUCT = 2
+    GRL_METRIC_COSINE = 3
+    GRL_METRIC_FORCE32 = 2147483647
+end
+
+mutable struct grl_index_flat_s end
+const grl_index_flat = Ptr{grl_index_flat_s}
+
+struct grl_index_flat_options
+    version::UInt32
+    metric::grl_metric
+    tile_rows::Int64
+    chunk_rows::Int64
+end
+
+@enum grl_memory_pool_mode::Int32 begin
+    GRL_MEMORY_POOL_MEAN = 0
+    GRL_MEMORY_POOL_MAX = 1
+    GRL_MEMORY_POOL_ATTENTION = 2
+    GRL_MEMORY_POOL_FORCE32 = 2147483647
+end
+
+@enum grl_memory_inject_mode::Int32 begin
+    GRL_MEMORY_INJECT_CONCAT = 0
+    GRL_MEMORY_INJECT_GATED = 1
+    GRL_MEMORY_INJECT_MIX = 2
+    GRL_MEMORY_INJECT_RESIDUAL = 3
+    GRL_MEMORY_INJECT_FORCE32 = 2147483647
+end
+
+mutable struct grl_episodic_memory_s end
+const grl_episodic_memory = Ptr{grl_episodic_memory_s}
+
+@enum grl_episodic_eviction::Int32 begin
+    GRL_EPISODIC_EVICT_OLDEST = 0
+    GRL_EPISODIC_EVICT_LEAST_USED = 1
+    GRL_EPISODIC_EVICT_FORCE32 = 2147483647
+end
+
 """`GRL_DEVICE_OPTIONS_INIT` of grilly.h: a `grl_device_options` with the documented defaults."""
 GRL_DEVICE_OPTIONS_INIT() = grl_device_options(GRL_DEVICE_OPTIONS_VERSION, -1, Ptr{Cchar}(C_NULL), -1, -1)
 
@@ -228,6 +399,27 @@ GRL_OPTIMIZER_OPTIONS_INIT(kind_) = grl_optimizer_options(GRL_OPTIMIZER_OPTIONS_
 
 """`GRL_LR_SCHEDULE_OPTIONS_INIT` of grilly.h: a `grl_lr_schedule_options` with the documented defaults."""
 GRL_LR_SCHEDULE_OPTIONS_INIT(kind_) = grl_lr_schedule_options(GRL_LR_SCHEDULE_OPTIONS_VERSION, kind_, 0.1, 1, Ptr{Int64}(C_NULL), 0, 1, 0.0, 1, 1, 0, 1.0 / 3.0, 0.3, 25.0, 1e4, 0, 10, 1e-4, 0, 0.0)
+
+"""`GRL_LIF_OPTIONS_INIT` of grilly.h: a `grl_lif_options` with the documented defaults."""
+GRL_LIF_OPTIONS_INIT() = grl_lif_options(GRL_LIF_OPTIONS_VERSION, 0.001, 20.0, 0.0, 0.0, 1.0, 1.0, 0.0, -1)
+
+"""`GRL_NEURON_OPTIONS_INIT` of grilly.h: a `grl_neuron_options` with the documented defaults."""
+GRL_NEURON_OPTIONS_INIT() = grl_neuron_options(GRL_NEURON_OPTIONS_VERSION, GRL_NEURON_LIF, 2.0, 1, 1.0, 0.0, 0, 0, 0.0, GRL_SURROGATE_ATAN, -1.0, 0, 100.0, 0.0, 0.1)
+
+"""`GRL_SNN_OPTIONS_INIT` of grilly.h: a `grl_snn_options` with the documented defaults."""
+GRL_SNN_OPTIONS_INIT() = grl_snn_options(GRL_SNN_OPTIONS_VERSION, GRL_LIF_OPTIONS_INIT, GRL_F32)
+
+"""`GRL_STP_OPTIONS_INIT` of grilly.h: a `grl_stp_options` with the documented defaults."""
+GRL_STP_OPTIONS_INIT() = grl_stp_options(GRL_STP_OPTIONS_VERSION, 0.5, 200.0, 20.0, 1.0)
+
+"""`GRL_STDP_OPTIONS_INIT` of grilly.h: a `grl_stdp_options` with the documented defaults."""
+GRL_STDP_OPTIONS_INIT() = grl_stdp_options(GRL_STDP_OPTIONS_VERSION, 1.0, 20.0, 20.0, 0.01, 0.0105, GRL_STDP_ALL_TO_ALL, GRL_STDP_BOUND_HARD, 0.0, 1.0, GRL_REDUCTION_MEAN, 0, 101.0, 125.0, 6.2e-3, 2.3e-4)
+
+"""`GRL_NLMS_OPTIONS_INIT` of grilly.h: a `grl_nlms_options` with the documented defaults."""
+GRL_NLMS_OPTIONS_INIT() = grl_nlms_options(GRL_NLMS_OPTIONS_VERSION, 1e-6, 1.0, 0.0, 1, 0.9)
+
+"""`GRL_INDEX_FLAT_OPTIONS_INIT` of grilly.h: a `grl_index_flat_options` with the documented defaults."""
+GRL_INDEX_FLAT_OPTIONS_INIT() = grl_index_flat_options(GRL_INDEX_FLAT_OPTIONS_VERSION, GRL_METRIC_L2SQR, 0, 0)
 
 struct GrillyError <: Exception
     status::grl_status
@@ -379,6 +571,19 @@ Wraps `grl_status grl_device_empty_cache(grl_device device)`.
 """
 function grl_device_empty_cache(device)
     check(@ccall libgrilly.grl_device_empty_cache(device::grl_device)::grl_status)
+end
+
+"""    grl_live_handle_counts(out)
+
+Wraps `grl_status grl_live_handle_counts(grl_live_handles* out)`.
+"""
+function grl_live_handle_counts(out)
+    check(@ccall libgrilly.grl_live_handle_counts(out::Ptr{grl_live_handles})::grl_status)
+end
+function grl_live_handle_counts()
+    out = Ref{grl_live_handles}()
+    grl_live_handle_counts(out)
+    return out[]
 end
 
 """    grl_device_validation_messages(device, out)
@@ -2523,55 +2728,759 @@ function grl_load_optimizer(path, opt)
     check(@ccall libgrilly.grl_load_optimizer(path::Cstring, opt::grl_optimizer)::grl_status)
 end
 
+"""    grl_lif_step_(v, refractory, input, opts, out)
+
+Wraps `grl_status grl_lif_step_(grl_tensor v, grl_tensor refractory, grl_tensor input, const grl_lif_options* opts, grl_tensor* out)`.
+"""
+function grl_lif_step_(v, refractory, input, opts, out)
+    check(@ccall libgrilly.grl_lif_step_(v::grl_tensor, refractory::grl_tensor, input::grl_tensor, opts::Ptr{grl_lif_options}, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_lif_step_(v, refractory, input, opts)
+    out = Ref{grl_tensor}()
+    grl_lif_step_(v, refractory, input, opts, out)
+    return out[]
+end
+
+"""    grl_spiking_neuron(x, v0, w0, tau_param, opts, out_spikes, out_v, out_w)
+
+Wraps `grl_status grl_spiking_neuron(grl_tensor x, grl_tensor v0, grl_tensor w0, grl_tensor tau_param, const grl_neuron_options* opts, grl_tensor* out_spikes, grl_tensor* out_v, grl_tensor* out_w)`.
+"""
+function grl_spiking_neuron(x, v0, w0, tau_param, opts, out_spikes, out_v, out_w)
+    check(@ccall libgrilly.grl_spiking_neuron(x::grl_tensor, v0::grl_tensor, w0::grl_tensor, tau_param::grl_tensor, opts::Ptr{grl_neuron_options}, out_spikes::Ptr{grl_tensor}, out_v::Ptr{grl_tensor}, out_w::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_snn_create(device, n_neurons, opts, out)
+
+Wraps `grl_status grl_snn_create(grl_device device, int64_t n_neurons, const grl_snn_options* opts, grl_snn* out)`.
+"""
+function grl_snn_create(device, n_neurons, opts, out)
+    check(@ccall libgrilly.grl_snn_create(device::grl_device, n_neurons::Int64, opts::Ptr{grl_snn_options}, out::Ptr{grl_snn})::grl_status)
+end
+function grl_snn_create(device, n_neurons, opts)
+    out = Ref{grl_snn}()
+    grl_snn_create(device, n_neurons, opts, out)
+    return out[]
+end
+
+"""    grl_snn_retain(snn)
+
+Wraps `void grl_snn_retain(grl_snn snn)`.
+"""
+grl_snn_retain(snn) = @ccall libgrilly.grl_snn_retain(snn::grl_snn)::Cvoid
+
+"""    grl_snn_release(snn)
+
+Wraps `void grl_snn_release(grl_snn snn)`.
+"""
+grl_snn_release(snn) = @ccall libgrilly.grl_snn_release(snn::grl_snn)::Cvoid
+
+"""    grl_snn_process(snn, input, out)
+
+Wraps `grl_status grl_snn_process(grl_snn snn, grl_tensor input, grl_tensor* out)`.
+"""
+function grl_snn_process(snn, input, out)
+    check(@ccall libgrilly.grl_snn_process(snn::grl_snn, input::grl_tensor, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_snn_process(snn, input)
+    out = Ref{grl_tensor}()
+    grl_snn_process(snn, input, out)
+    return out[]
+end
+
+"""    grl_snn_reset(snn)
+
+Wraps `grl_status grl_snn_reset(grl_snn snn)`.
+"""
+function grl_snn_reset(snn)
+    check(@ccall libgrilly.grl_snn_reset(snn::grl_snn)::grl_status)
+end
+
+"""    grl_snn_get_state(snn, out_membrane, out_refractory)
+
+Wraps `grl_status grl_snn_get_state(grl_snn snn, grl_tensor* out_membrane, grl_tensor* out_refractory)`.
+"""
+function grl_snn_get_state(snn, out_membrane, out_refractory)
+    check(@ccall libgrilly.grl_snn_get_state(snn::grl_snn, out_membrane::Ptr{grl_tensor}, out_refractory::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_snn_set_state(snn, membrane, refractory)
+
+Wraps `grl_status grl_snn_set_state(grl_snn snn, grl_tensor membrane, grl_tensor refractory)`.
+"""
+function grl_snn_set_state(snn, membrane, refractory)
+    check(@ccall libgrilly.grl_snn_set_state(snn::grl_snn, membrane::grl_tensor, refractory::grl_tensor)::grl_status)
+end
+
+"""    grl_synapse_exp_step_(current, spikes, dt, tau_syn, weight)
+
+Wraps `grl_status grl_synapse_exp_step_(grl_tensor current, grl_tensor spikes, double dt, double tau_syn, double weight)`.
+"""
+function grl_synapse_exp_step_(current, spikes, dt, tau_syn, weight)
+    check(@ccall libgrilly.grl_synapse_exp_step_(current::grl_tensor, spikes::grl_tensor, dt::Cdouble, tau_syn::Cdouble, weight::Cdouble)::grl_status)
+end
+
+"""    grl_synapse_exp(spikes, current0, dt, tau_syn, weight, out)
+
+Wraps `grl_status grl_synapse_exp(grl_tensor spikes, grl_tensor current0, double dt, double tau_syn, double weight, grl_tensor* out)`.
+"""
+function grl_synapse_exp(spikes, current0, dt, tau_syn, weight, out)
+    check(@ccall libgrilly.grl_synapse_exp(spikes::grl_tensor, current0::grl_tensor, dt::Cdouble, tau_syn::Cdouble, weight::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_synapse_exp(spikes, current0, dt, tau_syn, weight)
+    out = Ref{grl_tensor}()
+    grl_synapse_exp(spikes, current0, dt, tau_syn, weight, out)
+    return out[]
+end
+
+"""    grl_stp_step_(u, x, spikes, opts, out)
+
+Wraps `grl_status grl_stp_step_(grl_tensor u, grl_tensor x, grl_tensor spikes, const grl_stp_options* opts, grl_tensor* out)`.
+"""
+function grl_stp_step_(u, x, spikes, opts, out)
+    check(@ccall libgrilly.grl_stp_step_(u::grl_tensor, x::grl_tensor, spikes::grl_tensor, opts::Ptr{grl_stp_options}, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_stp_step_(u, x, spikes, opts)
+    out = Ref{grl_tensor}()
+    grl_stp_step_(u, x, spikes, opts, out)
+    return out[]
+end
+
+"""    grl_stp_sequence_(u, x, spikes, opts, out)
+
+Wraps `grl_status grl_stp_sequence_(grl_tensor u, grl_tensor x, grl_tensor spikes, const grl_stp_options* opts, grl_tensor* out)`.
+"""
+function grl_stp_sequence_(u, x, spikes, opts, out)
+    check(@ccall libgrilly.grl_stp_sequence_(u::grl_tensor, x::grl_tensor, spikes::grl_tensor, opts::Ptr{grl_stp_options}, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_stp_sequence_(u, x, spikes, opts)
+    out = Ref{grl_tensor}()
+    grl_stp_sequence_(u, x, spikes, opts, out)
+    return out[]
+end
+
+"""    grl_encode_poisson(rates, T, per_step_ms, dtype, seed, offset, out)
+
+Wraps `grl_status grl_encode_poisson(grl_tensor rates, int64_t T, double per_step_ms, grl_dtype dtype, uint64_t seed, uint64_t offset, grl_tensor* out)`.
+"""
+function grl_encode_poisson(rates, T, per_step_ms, dtype, seed, offset, out)
+    check(@ccall libgrilly.grl_encode_poisson(rates::grl_tensor, T::Int64, per_step_ms::Cdouble, dtype::grl_dtype, seed::UInt64, offset::UInt64, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_encode_poisson(rates, T, per_step_ms, dtype, seed, offset)
+    out = Ref{grl_tensor}()
+    grl_encode_poisson(rates, T, per_step_ms, dtype, seed, offset, out)
+    return out[]
+end
+
+"""    grl_encode_latency(x, T, mode, tau, theta, dtype, out)
+
+Wraps `grl_status grl_encode_latency(grl_tensor x, int64_t T, grl_latency_mode mode, double tau, double theta, grl_dtype dtype, grl_tensor* out)`.
+"""
+function grl_encode_latency(x, T, mode, tau, theta, dtype, out)
+    check(@ccall libgrilly.grl_encode_latency(x::grl_tensor, T::Int64, mode::grl_latency_mode, tau::Cdouble, theta::Cdouble, dtype::grl_dtype, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_encode_latency(x, T, mode, tau, theta, dtype)
+    out = Ref{grl_tensor}()
+    grl_encode_latency(x, T, mode, tau, theta, dtype, out)
+    return out[]
+end
+
+"""    grl_encode_delta(x, threshold, two_channels, dtype, out)
+
+Wraps `grl_status grl_encode_delta(grl_tensor x, double threshold, uint32_t two_channels, grl_dtype dtype, grl_tensor* out)`.
+"""
+function grl_encode_delta(x, threshold, two_channels, dtype, out)
+    check(@ccall libgrilly.grl_encode_delta(x::grl_tensor, threshold::Cdouble, two_channels::UInt32, dtype::grl_dtype, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_encode_delta(x, threshold, two_channels, dtype)
+    out = Ref{grl_tensor}()
+    grl_encode_delta(x, threshold, two_channels, dtype, out)
+    return out[]
+end
+
+"""    grl_decode_rate(spikes, window, out)
+
+Wraps `grl_status grl_decode_rate(grl_tensor spikes, int64_t window, grl_tensor* out)`.
+"""
+function grl_decode_rate(spikes, window, out)
+    check(@ccall libgrilly.grl_decode_rate(spikes::grl_tensor, window::Int64, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_decode_rate(spikes, window)
+    out = Ref{grl_tensor}()
+    grl_decode_rate(spikes, window, out)
+    return out[]
+end
+
+"""    grl_decode_weighted(spikes, weights, tau, out)
+
+Wraps `grl_status grl_decode_weighted(grl_tensor spikes, grl_tensor weights, double tau, grl_tensor* out)`.
+"""
+function grl_decode_weighted(spikes, weights, tau, out)
+    check(@ccall libgrilly.grl_decode_weighted(spikes::grl_tensor, weights::grl_tensor, tau::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_decode_weighted(spikes, weights, tau)
+    out = Ref{grl_tensor}()
+    grl_decode_weighted(spikes, weights, tau, out)
+    return out[]
+end
+
+"""    grl_spike_matmul(spikes, weight, out)
+
+Wraps `grl_status grl_spike_matmul(grl_tensor spikes, grl_tensor weight, grl_tensor* out)`.
+"""
+function grl_spike_matmul(spikes, weight, out)
+    check(@ccall libgrilly.grl_spike_matmul(spikes::grl_tensor, weight::grl_tensor, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_spike_matmul(spikes, weight)
+    out = Ref{grl_tensor}()
+    grl_spike_matmul(spikes, weight, out)
+    return out[]
+end
+
+"""    grl_hebbian_update_(w, x, y, eta, decay)
+
+Wraps `grl_status grl_hebbian_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta, double decay)`.
+"""
+function grl_hebbian_update_(w, x, y, eta, decay)
+    check(@ccall libgrilly.grl_hebbian_update_(w::grl_tensor, x::grl_tensor, y::grl_tensor, eta::Cdouble, decay::Cdouble)::grl_status)
+end
+
+"""    grl_oja_update_(w, x, y, eta)
+
+Wraps `grl_status grl_oja_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta)`.
+"""
+function grl_oja_update_(w, x, y, eta)
+    check(@ccall libgrilly.grl_oja_update_(w::grl_tensor, x::grl_tensor, y::grl_tensor, eta::Cdouble)::grl_status)
+end
+
+"""    grl_sanger_update_(w, x, y, eta)
+
+Wraps `grl_status grl_sanger_update_(grl_tensor w, grl_tensor x, grl_tensor y, double eta)`.
+"""
+function grl_sanger_update_(w, x, y, eta)
+    check(@ccall libgrilly.grl_sanger_update_(w::grl_tensor, x::grl_tensor, y::grl_tensor, eta::Cdouble)::grl_status)
+end
+
+"""    grl_stdp_step_(w, pre_spikes, post_spikes, pre_trace, post_trace, pre_slow, post_slow, opts)
+
+Wraps `grl_status grl_stdp_step_(grl_tensor w, grl_tensor pre_spikes, grl_tensor post_spikes, grl_tensor pre_trace, grl_tensor post_trace, grl_tensor pre_slow, grl_tensor post_slow, const grl_stdp_options* opts)`.
+"""
+function grl_stdp_step_(w, pre_spikes, post_spikes, pre_trace, post_trace, pre_slow, post_slow, opts)
+    check(@ccall libgrilly.grl_stdp_step_(w::grl_tensor, pre_spikes::grl_tensor, post_spikes::grl_tensor, pre_trace::grl_tensor, post_trace::grl_tensor, pre_slow::grl_tensor, post_slow::grl_tensor, opts::Ptr{grl_stdp_options})::grl_status)
+end
+
+"""    grl_fisher_info_update_(fisher, grad, mode, decay, scale)
+
+Wraps `grl_status grl_fisher_info_update_(grl_tensor fisher, grl_tensor grad, grl_fisher_mode mode, double decay, double scale)`.
+"""
+function grl_fisher_info_update_(fisher, grad, mode, decay, scale)
+    check(@ccall libgrilly.grl_fisher_info_update_(fisher::grl_tensor, grad::grl_tensor, mode::grl_fisher_mode, decay::Cdouble, scale::Cdouble)::grl_status)
+end
+
+"""    grl_ewc_penalty(theta, theta_star, fisher, lambda, out)
+
+Wraps `grl_status grl_ewc_penalty(grl_tensor theta, grl_tensor theta_star, grl_tensor fisher, double lambda, grl_tensor* out)`.
+"""
+function grl_ewc_penalty(theta, theta_star, fisher, lambda, out)
+    check(@ccall libgrilly.grl_ewc_penalty(theta::grl_tensor, theta_star::grl_tensor, fisher::grl_tensor, lambda::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_ewc_penalty(theta, theta_star, fisher, lambda)
+    out = Ref{grl_tensor}()
+    grl_ewc_penalty(theta, theta_star, fisher, lambda, out)
+    return out[]
+end
+
+"""    grl_natural_gradient_step_(theta, grad, fisher, lr, eps)
+
+Wraps `grl_status grl_natural_gradient_step_(grl_tensor theta, grl_tensor grad, grl_tensor fisher, double lr, double eps)`.
+"""
+function grl_natural_gradient_step_(theta, grad, fisher, lr, eps)
+    check(@ccall libgrilly.grl_natural_gradient_step_(theta::grl_tensor, grad::grl_tensor, fisher::grl_tensor, lr::Cdouble, eps::Cdouble)::grl_status)
+end
+
+"""    grl_nlms_predict(x, w, b, out)
+
+Wraps `grl_status grl_nlms_predict(grl_tensor x, grl_tensor w, grl_tensor b, grl_tensor* out)`.
+"""
+function grl_nlms_predict(x, w, b, out)
+    check(@ccall libgrilly.grl_nlms_predict(x::grl_tensor, w::grl_tensor, b::grl_tensor, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_nlms_predict(x, w, b)
+    out = Ref{grl_tensor}()
+    grl_nlms_predict(x, w, b, out)
+    return out[]
+end
+
+"""    grl_nlms_update_(w, b, mu, x, target, opts, out)
+
+Wraps `grl_status grl_nlms_update_(grl_tensor w, grl_tensor b, grl_tensor mu, grl_tensor x, grl_tensor target, const grl_nlms_options* opts, grl_tensor* out)`.
+"""
+function grl_nlms_update_(w, b, mu, x, target, opts, out)
+    check(@ccall libgrilly.grl_nlms_update_(w::grl_tensor, b::grl_tensor, mu::grl_tensor, x::grl_tensor, target::grl_tensor, opts::Ptr{grl_nlms_options}, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_nlms_update_(w, b, mu, x, target, opts)
+    out = Ref{grl_tensor}()
+    grl_nlms_update_(w, b, mu, x, target, opts, out)
+    return out[]
+end
+
+"""    grl_nlms_ensemble_predict(x, w, b, msq, temperature, out)
+
+Wraps `grl_status grl_nlms_ensemble_predict(grl_tensor x, grl_tensor w, grl_tensor b, grl_tensor msq, double temperature, grl_tensor* out)`.
+"""
+function grl_nlms_ensemble_predict(x, w, b, msq, temperature, out)
+    check(@ccall libgrilly.grl_nlms_ensemble_predict(x::grl_tensor, w::grl_tensor, b::grl_tensor, msq::grl_tensor, temperature::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_nlms_ensemble_predict(x, w, b, msq, temperature)
+    out = Ref{grl_tensor}()
+    grl_nlms_ensemble_predict(x, w, b, msq, temperature, out)
+    return out[]
+end
+
+"""    grl_nlms_ensemble_update_(w, b, mu, msq, x, target, opts, out)
+
+Wraps `grl_status grl_nlms_ensemble_update_(grl_tensor w, grl_tensor b, grl_tensor mu, grl_tensor msq, grl_tensor x, grl_tensor target, const grl_nlms_options* opts, grl_tensor* out)`.
+"""
+function grl_nlms_ensemble_update_(w, b, mu, msq, x, target, opts, out)
+    check(@ccall libgrilly.grl_nlms_ensemble_update_(w::grl_tensor, b::grl_tensor, mu::grl_tensor, msq::grl_tensor, x::grl_tensor, target::grl_tensor, opts::Ptr{grl_nlms_options}, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_nlms_ensemble_update_(w, b, mu, msq, x, target, opts)
+    out = Ref{grl_tensor}()
+    grl_nlms_ensemble_update_(w, b, mu, msq, x, target, opts, out)
+    return out[]
+end
+
+"""    grl_whiten_batch(x, running_mean, running_var, momentum, eps, out)
+
+Wraps `grl_status grl_whiten_batch(grl_tensor x, grl_tensor running_mean, grl_tensor running_var, double momentum, double eps, grl_tensor* out)`.
+"""
+function grl_whiten_batch(x, running_mean, running_var, momentum, eps, out)
+    check(@ccall libgrilly.grl_whiten_batch(x::grl_tensor, running_mean::grl_tensor, running_var::grl_tensor, momentum::Cdouble, eps::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_whiten_batch(x, running_mean, running_var, momentum, eps)
+    out = Ref{grl_tensor}()
+    grl_whiten_batch(x, running_mean, running_var, momentum, eps, out)
+    return out[]
+end
+
+"""    grl_whiten_apply(x, mean, var, eps, out)
+
+Wraps `grl_status grl_whiten_apply(grl_tensor x, grl_tensor mean, grl_tensor var, double eps, grl_tensor* out)`.
+"""
+function grl_whiten_apply(x, mean, var, eps, out)
+    check(@ccall libgrilly.grl_whiten_apply(x::grl_tensor, mean::grl_tensor, var::grl_tensor, eps::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_whiten_apply(x, mean, var, eps)
+    out = Ref{grl_tensor}()
+    grl_whiten_apply(x, mean, var, eps, out)
+    return out[]
+end
+
+"""    grl_zca_from_covariance(cov, eps, iterations, out)
+
+Wraps `grl_status grl_zca_from_covariance(grl_tensor cov, double eps, int32_t iterations, grl_tensor* out)`.
+"""
+function grl_zca_from_covariance(cov, eps, iterations, out)
+    check(@ccall libgrilly.grl_zca_from_covariance(cov::grl_tensor, eps::Cdouble, iterations::Int32, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_zca_from_covariance(cov, eps, iterations)
+    out = Ref{grl_tensor}()
+    grl_zca_from_covariance(cov, eps, iterations, out)
+    return out[]
+end
+
+"""    grl_zca_fit(x, eps, iterations, out_mean, out_whitening)
+
+Wraps `grl_status grl_zca_fit(grl_tensor x, double eps, int32_t iterations, grl_tensor* out_mean, grl_tensor* out_whitening)`.
+"""
+function grl_zca_fit(x, eps, iterations, out_mean, out_whitening)
+    check(@ccall libgrilly.grl_zca_fit(x::grl_tensor, eps::Cdouble, iterations::Int32, out_mean::Ptr{grl_tensor}, out_whitening::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_zca_apply(x, mean, whitening, out)
+
+Wraps `grl_status grl_zca_apply(grl_tensor x, grl_tensor mean, grl_tensor whitening, grl_tensor* out)`.
+"""
+function grl_zca_apply(x, mean, whitening, out)
+    check(@ccall libgrilly.grl_zca_apply(x::grl_tensor, mean::grl_tensor, whitening::grl_tensor, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_zca_apply(x, mean, whitening)
+    out = Ref{grl_tensor}()
+    grl_zca_apply(x, mean, whitening, out)
+    return out[]
+end
+
+"""    grl_pairwise_distances(queries, base, metric, out)
+
+Wraps `grl_status grl_pairwise_distances(grl_tensor queries, grl_tensor base, grl_metric metric, grl_tensor* out)`.
+"""
+function grl_pairwise_distances(queries, base, metric, out)
+    check(@ccall libgrilly.grl_pairwise_distances(queries::grl_tensor, base::grl_tensor, metric::grl_metric, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_pairwise_distances(queries, base, metric)
+    out = Ref{grl_tensor}()
+    grl_pairwise_distances(queries, base, metric, out)
+    return out[]
+end
+
+"""    grl_topk(x, k, largest, out_values, out_indices)
+
+Wraps `grl_status grl_topk(grl_tensor x, int64_t k, uint32_t largest, grl_tensor* out_values, grl_tensor* out_indices)`.
+"""
+function grl_topk(x, k, largest, out_values, out_indices)
+    check(@ccall libgrilly.grl_topk(x::grl_tensor, k::Int64, largest::UInt32, out_values::Ptr{grl_tensor}, out_indices::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_index_flat_create(device, dim, opts, out)
+
+Wraps `grl_status grl_index_flat_create(grl_device device, int64_t dim, const grl_index_flat_options* opts, grl_index_flat* out)`.
+"""
+function grl_index_flat_create(device, dim, opts, out)
+    check(@ccall libgrilly.grl_index_flat_create(device::grl_device, dim::Int64, opts::Ptr{grl_index_flat_options}, out::Ptr{grl_index_flat})::grl_status)
+end
+function grl_index_flat_create(device, dim, opts)
+    out = Ref{grl_index_flat}()
+    grl_index_flat_create(device, dim, opts, out)
+    return out[]
+end
+
+"""    grl_index_flat_retain(index)
+
+Wraps `void grl_index_flat_retain(grl_index_flat index)`.
+"""
+grl_index_flat_retain(index) = @ccall libgrilly.grl_index_flat_retain(index::grl_index_flat)::Cvoid
+
+"""    grl_index_flat_release(index)
+
+Wraps `void grl_index_flat_release(grl_index_flat index)`.
+"""
+grl_index_flat_release(index) = @ccall libgrilly.grl_index_flat_release(index::grl_index_flat)::Cvoid
+
+"""    grl_index_flat_add(index, vectors, ids)
+
+Wraps `grl_status grl_index_flat_add(grl_index_flat index, grl_tensor vectors, const int64_t* ids)`.
+"""
+function grl_index_flat_add(index, vectors, ids)
+    check(@ccall libgrilly.grl_index_flat_add(index::grl_index_flat, vectors::grl_tensor, ids::Ptr{Int64})::grl_status)
+end
+
+"""    grl_index_flat_search(index, queries, k, out_distances, out_labels)
+
+Wraps `grl_status grl_index_flat_search(grl_index_flat index, grl_tensor queries, int64_t k, grl_tensor* out_distances, grl_tensor* out_labels)`.
+"""
+function grl_index_flat_search(index, queries, k, out_distances, out_labels)
+    check(@ccall libgrilly.grl_index_flat_search(index::grl_index_flat, queries::grl_tensor, k::Int64, out_distances::Ptr{grl_tensor}, out_labels::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_index_flat_remove(index, ids, n, out)
+
+Wraps `grl_status grl_index_flat_remove(grl_index_flat index, const int64_t* ids, int64_t n, int64_t* out)`.
+"""
+function grl_index_flat_remove(index, ids, n, out)
+    check(@ccall libgrilly.grl_index_flat_remove(index::grl_index_flat, ids::Ptr{Int64}, n::Int64, out::Ptr{Int64})::grl_status)
+end
+function grl_index_flat_remove(index, ids, n)
+    out = Ref{Int64}()
+    grl_index_flat_remove(index, ids, n, out)
+    return out[]
+end
+
+"""    grl_index_flat_reset(index)
+
+Wraps `grl_status grl_index_flat_reset(grl_index_flat index)`.
+"""
+function grl_index_flat_reset(index)
+    check(@ccall libgrilly.grl_index_flat_reset(index::grl_index_flat)::grl_status)
+end
+
+"""    grl_index_flat_ntotal(index, out)
+
+Wraps `grl_status grl_index_flat_ntotal(grl_index_flat index, int64_t* out)`.
+"""
+function grl_index_flat_ntotal(index, out)
+    check(@ccall libgrilly.grl_index_flat_ntotal(index::grl_index_flat, out::Ptr{Int64})::grl_status)
+end
+function grl_index_flat_ntotal(index)
+    out = Ref{Int64}()
+    grl_index_flat_ntotal(index, out)
+    return out[]
+end
+
+"""    grl_index_flat_dim(index, out)
+
+Wraps `grl_status grl_index_flat_dim(grl_index_flat index, int64_t* out)`.
+"""
+function grl_index_flat_dim(index, out)
+    check(@ccall libgrilly.grl_index_flat_dim(index::grl_index_flat, out::Ptr{Int64})::grl_status)
+end
+function grl_index_flat_dim(index)
+    out = Ref{Int64}()
+    grl_index_flat_dim(index, out)
+    return out[]
+end
+
+"""    grl_place_cells(positions, centers, sigmas, sigma, max_rate, baseline, out)
+
+Wraps `grl_status grl_place_cells(grl_tensor positions, grl_tensor centers, grl_tensor sigmas, double sigma, double max_rate, double baseline, grl_tensor* out)`.
+"""
+function grl_place_cells(positions, centers, sigmas, sigma, max_rate, baseline, out)
+    check(@ccall libgrilly.grl_place_cells(positions::grl_tensor, centers::grl_tensor, sigmas::grl_tensor, sigma::Cdouble, max_rate::Cdouble, baseline::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_place_cells(positions, centers, sigmas, sigma, max_rate, baseline)
+    out = Ref{grl_tensor}()
+    grl_place_cells(positions, centers, sigmas, sigma, max_rate, baseline, out)
+    return out[]
+end
+
+"""    grl_grid_cells(positions, spacing, orientation, phase, max_rate, out)
+
+Wraps `grl_status grl_grid_cells(grl_tensor positions, grl_tensor spacing, grl_tensor orientation, grl_tensor phase, double max_rate, grl_tensor* out)`.
+"""
+function grl_grid_cells(positions, spacing, orientation, phase, max_rate, out)
+    check(@ccall libgrilly.grl_grid_cells(positions::grl_tensor, spacing::grl_tensor, orientation::grl_tensor, phase::grl_tensor, max_rate::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_grid_cells(positions, spacing, orientation, phase, max_rate)
+    out = Ref{grl_tensor}()
+    grl_grid_cells(positions, spacing, orientation, phase, max_rate, out)
+    return out[]
+end
+
+"""    grl_time_cells(t, preferred, sigmas, max_rate, out)
+
+Wraps `grl_status grl_time_cells(grl_tensor t, grl_tensor preferred, grl_tensor sigmas, double max_rate, grl_tensor* out)`.
+"""
+function grl_time_cells(t, preferred, sigmas, max_rate, out)
+    check(@ccall libgrilly.grl_time_cells(t::grl_tensor, preferred::grl_tensor, sigmas::grl_tensor, max_rate::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_time_cells(t, preferred, sigmas, max_rate)
+    out = Ref{grl_tensor}()
+    grl_time_cells(t, preferred, sigmas, max_rate, out)
+    return out[]
+end
+
+"""    grl_time_cells_tuning(device, n, t_min, t_max, log_spaced, weber, dtype, out_preferred, out_sigmas)
+
+Wraps `grl_status grl_time_cells_tuning(grl_device device, int64_t n, double t_min, double t_max, uint32_t log_spaced, double weber, grl_dtype dtype, grl_tensor* out_preferred, grl_tensor* out_sigmas)`.
+"""
+function grl_time_cells_tuning(device, n, t_min, t_max, log_spaced, weber, dtype, out_preferred, out_sigmas)
+    check(@ccall libgrilly.grl_time_cells_tuning(device::grl_device, n::Int64, t_min::Cdouble, t_max::Cdouble, log_spaced::UInt32, weber::Cdouble, dtype::grl_dtype, out_preferred::Ptr{grl_tensor}, out_sigmas::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_theta_gamma_code(progress, theta_period, precession, out_phases, out_times)
+
+Wraps `grl_status grl_theta_gamma_code(grl_tensor progress, double theta_period, double precession, grl_tensor* out_phases, grl_tensor* out_times)`.
+"""
+function grl_theta_gamma_code(progress, theta_period, precession, out_phases, out_times)
+    check(@ccall libgrilly.grl_theta_gamma_code(progress::grl_tensor, theta_period::Cdouble, precession::Cdouble, out_phases::Ptr{grl_tensor}, out_times::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_kv_memory_read(q, keys, values, tau, out)
+
+Wraps `grl_status grl_kv_memory_read(grl_tensor q, grl_tensor keys, grl_tensor values, double tau, grl_tensor* out)`.
+"""
+function grl_kv_memory_read(q, keys, values, tau, out)
+    check(@ccall libgrilly.grl_kv_memory_read(q::grl_tensor, keys::grl_tensor, values::grl_tensor, tau::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_kv_memory_read(q, keys, values, tau)
+    out = Ref{grl_tensor}()
+    grl_kv_memory_read(q, keys, values, tau, out)
+    return out[]
+end
+
+"""    grl_kv_memory_write_(memory, indices, rows, alpha)
+
+Wraps `grl_status grl_kv_memory_write_(grl_tensor memory, grl_tensor indices, grl_tensor rows, double alpha)`.
+"""
+function grl_kv_memory_write_(memory, indices, rows, alpha)
+    check(@ccall libgrilly.grl_kv_memory_write_(memory::grl_tensor, indices::grl_tensor, rows::grl_tensor, alpha::Cdouble)::grl_status)
+end
+
+"""    grl_memory_pool(x, mode, w, tau, out)
+
+Wraps `grl_status grl_memory_pool(grl_tensor x, grl_memory_pool_mode mode, grl_tensor w, double tau, grl_tensor* out)`.
+"""
+function grl_memory_pool(x, mode, w, tau, out)
+    check(@ccall libgrilly.grl_memory_pool(x::grl_tensor, mode::grl_memory_pool_mode, w::grl_tensor, tau::Cdouble, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_memory_pool(x, mode, w, tau)
+    out = Ref{grl_tensor}()
+    grl_memory_pool(x, mode, w, tau, out)
+    return out[]
+end
+
+"""    grl_memory_inject(h, m, mode, gate, out)
+
+Wraps `grl_status grl_memory_inject(grl_tensor h, grl_tensor m, grl_memory_inject_mode mode, grl_tensor gate, grl_tensor* out)`.
+"""
+function grl_memory_inject(h, m, mode, gate, out)
+    check(@ccall libgrilly.grl_memory_inject(h::grl_tensor, m::grl_tensor, mode::grl_memory_inject_mode, gate::grl_tensor, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_memory_inject(h, m, mode, gate)
+    out = Ref{grl_tensor}()
+    grl_memory_inject(h, m, mode, gate, out)
+    return out[]
+end
+
+"""    grl_episodic_memory_create(device, capacity, key_dim, value_dim, eviction, out)
+
+Wraps `grl_status grl_episodic_memory_create(grl_device device, int64_t capacity, int64_t key_dim, int64_t value_dim, grl_episodic_eviction eviction, grl_episodic_memory* out)`.
+"""
+function grl_episodic_memory_create(device, capacity, key_dim, value_dim, eviction, out)
+    check(@ccall libgrilly.grl_episodic_memory_create(device::grl_device, capacity::Int64, key_dim::Int64, value_dim::Int64, eviction::grl_episodic_eviction, out::Ptr{grl_episodic_memory})::grl_status)
+end
+function grl_episodic_memory_create(device, capacity, key_dim, value_dim, eviction)
+    out = Ref{grl_episodic_memory}()
+    grl_episodic_memory_create(device, capacity, key_dim, value_dim, eviction, out)
+    return out[]
+end
+
+"""    grl_episodic_memory_retain(mem)
+
+Wraps `void grl_episodic_memory_retain(grl_episodic_memory mem)`.
+"""
+grl_episodic_memory_retain(mem) = @ccall libgrilly.grl_episodic_memory_retain(mem::grl_episodic_memory)::Cvoid
+
+"""    grl_episodic_memory_release(mem)
+
+Wraps `void grl_episodic_memory_release(grl_episodic_memory mem)`.
+"""
+grl_episodic_memory_release(mem) = @ccall libgrilly.grl_episodic_memory_release(mem::grl_episodic_memory)::Cvoid
+
+"""    grl_episodic_memory_write(mem, keys, values)
+
+Wraps `grl_status grl_episodic_memory_write(grl_episodic_memory mem, grl_tensor keys, grl_tensor values)`.
+"""
+function grl_episodic_memory_write(mem, keys, values)
+    check(@ccall libgrilly.grl_episodic_memory_write(mem::grl_episodic_memory, keys::grl_tensor, values::grl_tensor)::grl_status)
+end
+
+"""    grl_episodic_memory_read(mem, queries, k, out_values, out_scores, out_indices)
+
+Wraps `grl_status grl_episodic_memory_read(grl_episodic_memory mem, grl_tensor queries, int32_t k, grl_tensor* out_values, grl_tensor* out_scores, grl_tensor* out_indices)`.
+"""
+function grl_episodic_memory_read(mem, queries, k, out_values, out_scores, out_indices)
+    check(@ccall libgrilly.grl_episodic_memory_read(mem::grl_episodic_memory, queries::grl_tensor, k::Int32, out_values::Ptr{grl_tensor}, out_scores::Ptr{grl_tensor}, out_indices::Ptr{grl_tensor})::grl_status)
+end
+
+"""    grl_episodic_memory_clear(mem)
+
+Wraps `grl_status grl_episodic_memory_clear(grl_episodic_memory mem)`.
+"""
+function grl_episodic_memory_clear(mem)
+    check(@ccall libgrilly.grl_episodic_memory_clear(mem::grl_episodic_memory)::grl_status)
+end
+
+"""    grl_episodic_memory_size(mem, out)
+
+Wraps `grl_status grl_episodic_memory_size(grl_episodic_memory mem, int64_t* out)`.
+"""
+function grl_episodic_memory_size(mem, out)
+    check(@ccall libgrilly.grl_episodic_memory_size(mem::grl_episodic_memory, out::Ptr{Int64})::grl_status)
+end
+function grl_episodic_memory_size(mem)
+    out = Ref{Int64}()
+    grl_episodic_memory_size(mem, out)
+    return out[]
+end
+
+"""    grl_episodic_memory_usage(mem, out)
+
+Wraps `grl_status grl_episodic_memory_usage(grl_episodic_memory mem, grl_tensor* out)`.
+"""
+function grl_episodic_memory_usage(mem, out)
+    check(@ccall libgrilly.grl_episodic_memory_usage(mem::grl_episodic_memory, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_episodic_memory_usage(mem)
+    out = Ref{grl_tensor}()
+    grl_episodic_memory_usage(mem, out)
+    return out[]
+end
+
+"""    grl_sparse_expansion(x, weight, bias, k, out)
+
+Wraps `grl_status grl_sparse_expansion(grl_tensor x, grl_tensor weight, grl_tensor bias, int32_t k, grl_tensor* out)`.
+"""
+function grl_sparse_expansion(x, weight, bias, k, out)
+    check(@ccall libgrilly.grl_sparse_expansion(x::grl_tensor, weight::grl_tensor, bias::grl_tensor, k::Int32, out::Ptr{grl_tensor})::grl_status)
+end
+function grl_sparse_expansion(x, weight, bias, k)
+    out = Ref{grl_tensor}()
+    grl_sparse_expansion(x, weight, bias, k, out)
+    return out[]
+end
+
 # Every enum member and constant, and every wrapper, is public.
 export GRL_VERSION_MAJOR, GRL_VERSION_MINOR, GRL_VERSION_PATCH, GRL_MAX_DIMS, GRL_DEVICE_OPTIONS_VERSION, GRL_CUSTOM_FUNCTION_VERSION
-export GRL_OPTIMIZER_OPTIONS_VERSION, GRL_LR_SCHEDULE_OPTIONS_VERSION, GRL_DEVICE_OPTIONS_INIT, GRL_OPTIMIZER_OPTIONS_INIT, GRL_LR_SCHEDULE_OPTIONS_INIT, GrillyError
-export check, libgrilly, grl_status, GRL_OK, GRL_ERROR_INVALID_ARGUMENT, GRL_ERROR_NULL_ARGUMENT
-export GRL_ERROR_SHAPE, GRL_ERROR_DTYPE, GRL_ERROR_DEVICE_MISMATCH, GRL_ERROR_INDEX, GRL_ERROR_OUT_OF_MEMORY, GRL_ERROR_NO_DEVICE
-export GRL_ERROR_DEVICE, GRL_ERROR_UNSUPPORTED, GRL_ERROR_IO, GRL_ERROR_INTERNAL, GRL_STATUS_FORCE32, grl_dtype
-export GRL_F32, GRL_F16, GRL_BF16, GRL_I32, GRL_I64, GRL_U8
-export GRL_DTYPE_COUNT, GRL_DTYPE_FORCE32, grl_device_type, GRL_DEVICE_OTHER, GRL_DEVICE_INTEGRATED_GPU, GRL_DEVICE_DISCRETE_GPU
-export GRL_DEVICE_VIRTUAL_GPU, GRL_DEVICE_CPU, GRL_DEVICE_TYPE_FORCE32, grl_gelu_approximation, GRL_GELU_EXACT, GRL_GELU_TANH
-export GRL_GELU_FORCE32, grl_fan_mode, GRL_FAN_IN, GRL_FAN_OUT, GRL_FAN_MODE_FORCE32, grl_reduction
-export GRL_REDUCTION_NONE, GRL_REDUCTION_MEAN, GRL_REDUCTION_SUM, GRL_REDUCTION_FORCE32, grl_optimizer_kind, GRL_OPTIM_SGD
-export GRL_OPTIM_ADAM, GRL_OPTIM_ADAMW, GRL_OPTIM_RMSPROP, GRL_OPTIM_ADAGRAD, GRL_OPTIM_NLMS, GRL_OPTIM_NATURAL_GRADIENT
-export GRL_OPTIM_KIND_FORCE32, grl_lr_schedule_kind, GRL_LR_STEP, GRL_LR_MULTISTEP, GRL_LR_EXPONENTIAL, GRL_LR_COSINE
-export GRL_LR_COSINE_WARM_RESTARTS, GRL_LR_LINEAR_WARMUP, GRL_LR_ONE_CYCLE, GRL_LR_REDUCE_ON_PLATEAU, GRL_LR_SCHEDULE_FORCE32, grl_device
-export grl_tensor, grl_graph, grl_optimizer, grl_lr_scheduler, grl_tensor_map, grl_device_info
-export grl_device_options, grl_memory_stats, grl_custom_function, grl_optimizer_options, grl_lr_schedule_options, grl_custom_forward_fn
-export grl_custom_backward_fn, grl_custom_release_fn, grl_last_error_message, grl_last_error_status, grl_status_string, grl_version
-export grl_version_string, grl_dtype_size, grl_dtype_name, grl_device_count, grl_device_describe, grl_device_create
-export grl_device_retain, grl_device_release, grl_device_get_info, grl_device_synchronize, grl_device_memory_stats, grl_device_empty_cache
-export grl_device_validation_messages, grl_tensor_zeros, grl_tensor_empty, grl_tensor_from_host, grl_tensor_retain, grl_tensor_release
-export grl_tensor_upload, grl_tensor_download, grl_tensor_fill_, grl_tensor_ndim, grl_tensor_dim, grl_tensor_stride
-export grl_tensor_numel, grl_tensor_dtype, grl_tensor_is_contiguous, grl_tensor_device, grl_tensor_shape, grl_reshape
-export grl_transpose, grl_permute, grl_slice, grl_expand, grl_squeeze, grl_unsqueeze
-export grl_contiguous, grl_clone, grl_cast, grl_copy_, grl_add, grl_sub
-export grl_mul, grl_div, grl_pow, grl_minimum, grl_maximum, grl_eq
-export grl_ne, grl_lt, grl_le, grl_gt, grl_ge, grl_add_scalar
-export grl_sub_scalar, grl_rsub_scalar, grl_mul_scalar, grl_div_scalar, grl_rdiv_scalar, grl_pow_scalar
-export grl_rpow_scalar, grl_minimum_scalar, grl_maximum_scalar, grl_eq_scalar, grl_ne_scalar, grl_lt_scalar
-export grl_le_scalar, grl_gt_scalar, grl_ge_scalar, grl_neg, grl_abs, grl_exp
-export grl_log, grl_sqrt, grl_rsqrt, grl_sin, grl_cos, grl_tanh
-export grl_sigmoid, grl_clamp, grl_where, grl_relu, grl_leaky_relu, grl_elu
-export grl_gelu, grl_silu, grl_softplus, grl_mish, grl_hardswish, grl_hardsigmoid
-export grl_gcu, grl_roswish, grl_swiglu, grl_geglu, grl_reglu, grl_softmax
-export grl_log_softmax, grl_sum, grl_mean, grl_var, grl_std, grl_max
-export grl_min, grl_argmax, grl_argmin, grl_norm, grl_logsumexp, grl_cumsum
-export grl_matmul, grl_linear, grl_bmm, grl_outer, grl_layer_norm, grl_rms_norm
-export grl_embedding, grl_index_select, grl_gather, grl_scatter_add, grl_concat, grl_stack
-export grl_split, grl_pad, grl_one_hot, grl_arange, grl_full, grl_rand_uniform
-export grl_rand_normal, grl_bernoulli, grl_dropout, grl_init_xavier_uniform_, grl_init_xavier_normal_, grl_init_kaiming_uniform_
-export grl_init_kaiming_normal_, grl_mse_loss, grl_l1_loss, grl_smooth_l1_loss, grl_huber_loss, grl_cross_entropy
-export grl_nll_loss, grl_binary_cross_entropy, grl_bce_with_logits, grl_kl_div, grl_cosine_embedding_loss, grl_margin_ranking_loss
-export grl_triplet_margin_loss, grl_contrastive_loss, grl_tensor_set_requires_grad, grl_tensor_requires_grad, grl_tensor_is_leaf, grl_tensor_grad_fn_name
-export grl_tensor_grad, grl_tensor_set_grad, grl_tensor_zero_grad, grl_tensor_backward, grl_tensor_detach, grl_set_grad_enabled
-export grl_is_grad_enabled, grl_custom_apply, grl_autograd_rule_count, grl_autograd_rule_name, grl_optimizer_create, grl_optimizer_retain
-export grl_optimizer_release, grl_optimizer_step, grl_optimizer_zero_grad, grl_optimizer_set_lr, grl_optimizer_get_lr, grl_optimizer_step_count
-export grl_optimizer_state_count, grl_optimizer_state_name, grl_optimizer_state_tensor, grl_optimizer_get_scalars, grl_optimizer_set_scalars, grl_clip_grad_norm
-export grl_clip_grad_value, grl_lr_scheduler_create, grl_lr_scheduler_release, grl_lr_scheduler_step, grl_graph_begin_capture, grl_graph_end_capture
-export grl_graph_retain, grl_graph_release, grl_graph_set_input, grl_graph_set_output, grl_graph_bind, grl_graph_bind_host
-export grl_graph_replay, grl_graph_output, grl_graph_op_count, grl_graph_summary, grl_save_safetensors, grl_load_safetensors
-export grl_tensor_map_release, grl_tensor_map_count, grl_tensor_map_name, grl_tensor_map_get, grl_save_optimizer, grl_load_optimizer
+export GRL_OPTIMIZER_OPTIONS_VERSION, GRL_LR_SCHEDULE_OPTIONS_VERSION, GRL_LIF_OPTIONS_VERSION, GRL_NEURON_OPTIONS_VERSION, GRL_SNN_OPTIONS_VERSION, GRL_STP_OPTIONS_VERSION
+export GRL_STDP_OPTIONS_VERSION, GRL_NLMS_OPTIONS_VERSION, GRL_INDEX_FLAT_OPTIONS_VERSION, GRL_DEVICE_OPTIONS_INIT, GRL_OPTIMIZER_OPTIONS_INIT, GRL_LR_SCHEDULE_OPTIONS_INIT
+export GRL_LIF_OPTIONS_INIT, GRL_NEURON_OPTIONS_INIT, GRL_SNN_OPTIONS_INIT, GRL_STP_OPTIONS_INIT, GRL_STDP_OPTIONS_INIT, GRL_NLMS_OPTIONS_INIT
+export GRL_INDEX_FLAT_OPTIONS_INIT, GrillyError, check, libgrilly, grl_status, GRL_OK
+export GRL_ERROR_INVALID_ARGUMENT, GRL_ERROR_NULL_ARGUMENT, GRL_ERROR_SHAPE, GRL_ERROR_DTYPE, GRL_ERROR_DEVICE_MISMATCH, GRL_ERROR_INDEX
+export GRL_ERROR_OUT_OF_MEMORY, GRL_ERROR_NO_DEVICE, GRL_ERROR_DEVICE, GRL_ERROR_UNSUPPORTED, GRL_ERROR_IO, GRL_ERROR_INTERNAL
+export GRL_STATUS_FORCE32, grl_dtype, GRL_F32, GRL_F16, GRL_BF16, GRL_I32
+export GRL_I64, GRL_U8, GRL_DTYPE_COUNT, GRL_DTYPE_FORCE32, grl_device_type, GRL_DEVICE_OTHER
+export GRL_DEVICE_INTEGRATED_GPU, GRL_DEVICE_DISCRETE_GPU, GRL_DEVICE_VIRTUAL_GPU, GRL_DEVICE_CPU, GRL_DEVICE_TYPE_FORCE32, grl_gelu_approximation
+export GRL_GELU_EXACT, GRL_GELU_TANH, GRL_GELU_FORCE32, grl_fan_mode, GRL_FAN_IN, GRL_FAN_OUT
+export GRL_FAN_MODE_FORCE32, grl_reduction, GRL_REDUCTION_NONE, GRL_REDUCTION_MEAN, GRL_REDUCTION_SUM, GRL_REDUCTION_FORCE32
+export grl_optimizer_kind, GRL_OPTIM_SGD, GRL_OPTIM_ADAM, GRL_OPTIM_ADAMW, GRL_OPTIM_RMSPROP, GRL_OPTIM_ADAGRAD
+export GRL_OPTIM_NLMS, GRL_OPTIM_NATURAL_GRADIENT, GRL_OPTIM_KIND_FORCE32, grl_lr_schedule_kind, GRL_LR_STEP, GRL_LR_MULTISTEP
+export GRL_LR_EXPONENTIAL, GRL_LR_COSINE, GRL_LR_COSINE_WARM_RESTARTS, GRL_LR_LINEAR_WARMUP, GRL_LR_ONE_CYCLE, GRL_LR_REDUCE_ON_PLATEAU
+export GRL_LR_SCHEDULE_FORCE32, grl_neuron_kind, GRL_NEURON_IF, GRL_NEURON_LIF, GRL_NEURON_ALIF, GRL_NEURON_KIND_FORCE32
+export grl_surrogate, GRL_SURROGATE_ATAN, GRL_SURROGATE_SIGMOID, GRL_SURROGATE_FAST_SIGMOID, GRL_SURROGATE_TRIANGLE, GRL_SURROGATE_FORCE32
+export grl_latency_mode, GRL_LATENCY_LINEAR, GRL_LATENCY_LOG, GRL_LATENCY_MODE_FORCE32, grl_stdp_trace_mode, GRL_STDP_ALL_TO_ALL
+export GRL_STDP_NEAREST, GRL_STDP_TRACE_MODE_FORCE32, grl_stdp_bound, GRL_STDP_BOUND_NONE, GRL_STDP_BOUND_HARD, GRL_STDP_BOUND_SOFT
+export GRL_STDP_BOUND_FORCE32, grl_fisher_mode, GRL_FISHER_EMA, GRL_FISHER_ACCUMULATE, GRL_FISHER_MODE_FORCE32, grl_metric
+export GRL_METRIC_L2SQR, GRL_METRIC_L2, GRL_METRIC_INNER_PRODUCT, GRL_METRIC_COSINE, GRL_METRIC_FORCE32, grl_memory_pool_mode
+export GRL_MEMORY_POOL_MEAN, GRL_MEMORY_POOL_MAX, GRL_MEMORY_POOL_ATTENTION, GRL_MEMORY_POOL_FORCE32, grl_memory_inject_mode, GRL_MEMORY_INJECT_CONCAT
+export GRL_MEMORY_INJECT_GATED, GRL_MEMORY_INJECT_MIX, GRL_MEMORY_INJECT_RESIDUAL, GRL_MEMORY_INJECT_FORCE32, grl_episodic_eviction, GRL_EPISODIC_EVICT_OLDEST
+export GRL_EPISODIC_EVICT_LEAST_USED, GRL_EPISODIC_EVICT_FORCE32, grl_device, grl_tensor, grl_graph, grl_optimizer
+export grl_lr_scheduler, grl_tensor_map, grl_snn, grl_index_flat, grl_episodic_memory, grl_device_info
+export grl_device_options, grl_memory_stats, grl_live_handles, grl_custom_function, grl_optimizer_options, grl_lr_schedule_options
+export grl_lif_options, grl_neuron_options, grl_snn_options, grl_stp_options, grl_stdp_options, grl_nlms_options
+export grl_index_flat_options, grl_custom_forward_fn, grl_custom_backward_fn, grl_custom_release_fn, grl_last_error_message, grl_last_error_status
+export grl_status_string, grl_version, grl_version_string, grl_dtype_size, grl_dtype_name, grl_device_count
+export grl_device_describe, grl_device_create, grl_device_retain, grl_device_release, grl_device_get_info, grl_device_synchronize
+export grl_device_memory_stats, grl_device_empty_cache, grl_live_handle_counts, grl_device_validation_messages, grl_tensor_zeros, grl_tensor_empty
+export grl_tensor_from_host, grl_tensor_retain, grl_tensor_release, grl_tensor_upload, grl_tensor_download, grl_tensor_fill_
+export grl_tensor_ndim, grl_tensor_dim, grl_tensor_stride, grl_tensor_numel, grl_tensor_dtype, grl_tensor_is_contiguous
+export grl_tensor_device, grl_tensor_shape, grl_reshape, grl_transpose, grl_permute, grl_slice
+export grl_expand, grl_squeeze, grl_unsqueeze, grl_contiguous, grl_clone, grl_cast
+export grl_copy_, grl_add, grl_sub, grl_mul, grl_div, grl_pow
+export grl_minimum, grl_maximum, grl_eq, grl_ne, grl_lt, grl_le
+export grl_gt, grl_ge, grl_add_scalar, grl_sub_scalar, grl_rsub_scalar, grl_mul_scalar
+export grl_div_scalar, grl_rdiv_scalar, grl_pow_scalar, grl_rpow_scalar, grl_minimum_scalar, grl_maximum_scalar
+export grl_eq_scalar, grl_ne_scalar, grl_lt_scalar, grl_le_scalar, grl_gt_scalar, grl_ge_scalar
+export grl_neg, grl_abs, grl_exp, grl_log, grl_sqrt, grl_rsqrt
+export grl_sin, grl_cos, grl_tanh, grl_sigmoid, grl_clamp, grl_where
+export grl_relu, grl_leaky_relu, grl_elu, grl_gelu, grl_silu, grl_softplus
+export grl_mish, grl_hardswish, grl_hardsigmoid, grl_gcu, grl_roswish, grl_swiglu
+export grl_geglu, grl_reglu, grl_softmax, grl_log_softmax, grl_sum, grl_mean
+export grl_var, grl_std, grl_max, grl_min, grl_argmax, grl_argmin
+export grl_norm, grl_logsumexp, grl_cumsum, grl_matmul, grl_linear, grl_bmm
+export grl_outer, grl_layer_norm, grl_rms_norm, grl_embedding, grl_index_select, grl_gather
+export grl_scatter_add, grl_concat, grl_stack, grl_split, grl_pad, grl_one_hot
+export grl_arange, grl_full, grl_rand_uniform, grl_rand_normal, grl_bernoulli, grl_dropout
+export grl_init_xavier_uniform_, grl_init_xavier_normal_, grl_init_kaiming_uniform_, grl_init_kaiming_normal_, grl_mse_loss, grl_l1_loss
+export grl_smooth_l1_loss, grl_huber_loss, grl_cross_entropy, grl_nll_loss, grl_binary_cross_entropy, grl_bce_with_logits
+export grl_kl_div, grl_cosine_embedding_loss, grl_margin_ranking_loss, grl_triplet_margin_loss, grl_contrastive_loss, grl_tensor_set_requires_grad
+export grl_tensor_requires_grad, grl_tensor_is_leaf, grl_tensor_grad_fn_name, grl_tensor_grad, grl_tensor_set_grad, grl_tensor_zero_grad
+export grl_tensor_backward, grl_tensor_detach, grl_set_grad_enabled, grl_is_grad_enabled, grl_custom_apply, grl_autograd_rule_count
+export grl_autograd_rule_name, grl_optimizer_create, grl_optimizer_retain, grl_optimizer_release, grl_optimizer_step, grl_optimizer_zero_grad
+export grl_optimizer_set_lr, grl_optimizer_get_lr, grl_optimizer_step_count, grl_optimizer_state_count, grl_optimizer_state_name, grl_optimizer_state_tensor
+export grl_optimizer_get_scalars, grl_optimizer_set_scalars, grl_clip_grad_norm, grl_clip_grad_value, grl_lr_scheduler_create, grl_lr_scheduler_release
+export grl_lr_scheduler_step, grl_graph_begin_capture, grl_graph_end_capture, grl_graph_retain, grl_graph_release, grl_graph_set_input
+export grl_graph_set_output, grl_graph_bind, grl_graph_bind_host, grl_graph_replay, grl_graph_output, grl_graph_op_count
+export grl_graph_summary, grl_save_safetensors, grl_load_safetensors, grl_tensor_map_release, grl_tensor_map_count, grl_tensor_map_name
+export grl_tensor_map_get, grl_save_optimizer, grl_load_optimizer, grl_lif_step_, grl_spiking_neuron, grl_snn_create
+export grl_snn_retain, grl_snn_release, grl_snn_process, grl_snn_reset, grl_snn_get_state, grl_snn_set_state
+export grl_synapse_exp_step_, grl_synapse_exp, grl_stp_step_, grl_stp_sequence_, grl_encode_poisson, grl_encode_latency
+export grl_encode_delta, grl_decode_rate, grl_decode_weighted, grl_spike_matmul, grl_hebbian_update_, grl_oja_update_
+export grl_sanger_update_, grl_stdp_step_, grl_fisher_info_update_, grl_ewc_penalty, grl_natural_gradient_step_, grl_nlms_predict
+export grl_nlms_update_, grl_nlms_ensemble_predict, grl_nlms_ensemble_update_, grl_whiten_batch, grl_whiten_apply, grl_zca_from_covariance
+export grl_zca_fit, grl_zca_apply, grl_pairwise_distances, grl_topk, grl_index_flat_create, grl_index_flat_retain
+export grl_index_flat_release, grl_index_flat_add, grl_index_flat_search, grl_index_flat_remove, grl_index_flat_reset, grl_index_flat_ntotal
+export grl_index_flat_dim, grl_place_cells, grl_grid_cells, grl_time_cells, grl_time_cells_tuning, grl_theta_gamma_code
+export grl_kv_memory_read, grl_kv_memory_write_, grl_memory_pool, grl_memory_inject, grl_episodic_memory_create, grl_episodic_memory_retain
+export grl_episodic_memory_release, grl_episodic_memory_write, grl_episodic_memory_read, grl_episodic_memory_clear, grl_episodic_memory_size, grl_episodic_memory_usage
+export grl_sparse_expansion
 
 end # module LibGrilly

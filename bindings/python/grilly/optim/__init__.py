@@ -182,14 +182,15 @@ class Optimizer:
         return _C.grl_optimizer_step_count(self._live()[0])
 
     # -- state -------------------------------------------------------------------------------
-    def _state_tensors(self, h):
-        """(param index, slot, handle) for each state tensor of one group's optimizer
-        (grl_optimizer_state_count / grl_optimizer_state_name / grl_optimizer_state_tensor)."""
+    def _state_tensors(self, h, device):
+        """(param index, slot, Tensor) for each state tensor of one group's optimizer
+        (grl_optimizer_state_count / grl_optimizer_state_name / grl_optimizer_state_tensor);
+        each handle is owned by its Tensor as soon as it is fetched."""
         out = []
         for k in range(_C.grl_optimizer_state_count(h)):
             name = _C.grl_optimizer_state_name(h, k)
             i, slot = name.split(".", 1)
-            out.append((int(i), slot, _C.grl_optimizer_state_tensor(h, k)))
+            out.append((int(i), slot, _wrap(_C.grl_optimizer_state_tensor(h, k), device)))
         return out
 
     @property
@@ -205,8 +206,7 @@ class Optimizer:
         state, groups, scalars = {}, [], []
         base = 0
         for g, h in zip(self.param_groups, self._live()):
-            for i, slot, th in self._state_tensors(h):
-                t = _wrap(th, g["params"][0].device)
+            for i, slot, t in self._state_tensors(h, g["params"][0].device):
                 state.setdefault(base + i, {})[slot] = t.numpy()
             n = len(g["params"])
             opts = {k: copy.deepcopy(dict.__getitem__(g, k)) for k in g if k != "params"}
@@ -230,11 +230,11 @@ class Optimizer:
                 raise InvalidArgumentError(
                     "grilly.optim.load_state_dict: a param group has "
                     f"{len(sg['params'])} parameters in the state, {len(g['params'])} here")
+        # Check every value before writing any, so that a rejected state changes nothing.
         state = state_dict["state"]
-        base = 0
-        for g, h, sc in zip(self.param_groups, self._live(), state_dict["scalars"]):
-            for i, slot, th in self._state_tensors(h):
-                t = _wrap(th, g["params"][0].device)
+        uploads, base = [], 0
+        for g, h in zip(self.param_groups, self._live()):
+            for i, slot, t in self._state_tensors(h, g["params"][0].device):
                 try:
                     value = state[base + i][slot]
                 except KeyError:
@@ -245,10 +245,18 @@ class Optimizer:
                 if arr.shape != t.shape:
                     raise ShapeError(f"grilly.optim.load_state_dict: '{slot}' of parameter "
                                      f"{base + i} has shape {arr.shape}, expected {t.shape}")
-                _C.grl_tensor_upload(t._h, arr)
-            _C.grilly_optimizer_set_scalars(h, *[builtins.float(v) for v in sc])
-            dict.__setitem__(g, "lr", builtins.float(sc[1]))
+                uploads.append((t, arr))
             base += len(g["params"])
+        scalars = [[builtins.float(v) for v in sc] for sc in state_dict["scalars"]]
+        if len(scalars) != len(self.param_groups):
+            raise InvalidArgumentError(
+                f"grilly.optim.load_state_dict: {len(scalars)} scalar rows for "
+                f"{len(self.param_groups)} param groups")
+        for t, arr in uploads:
+            _C.grl_tensor_upload(t._h, arr)
+        for g, h, sc in zip(self.param_groups, self._live(), scalars):
+            _C.grilly_optimizer_set_scalars(h, *sc)
+            dict.__setitem__(g, "lr", sc[1])
 
     def save(self, path: str) -> None:
         """Writes the state tensors and scalars to a safetensors file (grl_save_optimizer);

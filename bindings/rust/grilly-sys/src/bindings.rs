@@ -8,6 +8,13 @@ pub const GRL_DEVICE_OPTIONS_VERSION: u32 = 1;
 pub const GRL_CUSTOM_FUNCTION_VERSION: u32 = 1;
 pub const GRL_OPTIMIZER_OPTIONS_VERSION: u32 = 1;
 pub const GRL_LR_SCHEDULE_OPTIONS_VERSION: u32 = 1;
+pub const GRL_LIF_OPTIONS_VERSION: u32 = 1;
+pub const GRL_NEURON_OPTIONS_VERSION: u32 = 1;
+pub const GRL_SNN_OPTIONS_VERSION: u32 = 1;
+pub const GRL_STP_OPTIONS_VERSION: u32 = 1;
+pub const GRL_STDP_OPTIONS_VERSION: u32 = 1;
+pub const GRL_NLMS_OPTIONS_VERSION: u32 = 1;
+pub const GRL_INDEX_FLAT_OPTIONS_VERSION: u32 = 1;
 
 pub type grl_status = ::std::os::raw::c_int;
 pub const GRL_OK: grl_status = 0;
@@ -95,6 +102,14 @@ pub struct grl_memory_stats {
     pub pool_hits: u64,
     pub staging_bytes: u64,
     pub submissions: u64,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_live_handles {
+    pub tensors: i64,
+    pub devices: i64,
+    pub graphs: i64,
+    pub optimizers: i64,
 }
 pub type grl_gelu_approximation = ::std::os::raw::c_int;
 pub const GRL_GELU_EXACT: grl_gelu_approximation = 0;
@@ -205,6 +220,156 @@ pub struct grl_tensor_map_s {
     _unused: [u8; 0],
 }
 pub type grl_tensor_map = *mut grl_tensor_map_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_lif_options {
+    pub version: u32,
+    pub dt: f64,
+    pub tau_mem: f64,
+    pub v_rest: f64,
+    pub v_reset: f64,
+    pub v_thresh: f64,
+    pub r_m: f64,
+    pub t_ref: f64,
+    pub spike_dtype: i32,
+}
+pub type grl_neuron_kind = ::std::os::raw::c_int;
+pub const GRL_NEURON_IF: grl_neuron_kind = 0;
+pub const GRL_NEURON_LIF: grl_neuron_kind = 1;
+pub const GRL_NEURON_ALIF: grl_neuron_kind = 2;
+pub const GRL_NEURON_KIND_FORCE32: grl_neuron_kind = 0x7fffffff;
+pub type grl_surrogate = ::std::os::raw::c_int;
+pub const GRL_SURROGATE_ATAN: grl_surrogate = 0;
+pub const GRL_SURROGATE_SIGMOID: grl_surrogate = 1;
+pub const GRL_SURROGATE_FAST_SIGMOID: grl_surrogate = 2;
+pub const GRL_SURROGATE_TRIANGLE: grl_surrogate = 3;
+pub const GRL_SURROGATE_FORCE32: grl_surrogate = 0x7fffffff;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_neuron_options {
+    pub version: u32,
+    pub kind: grl_neuron_kind,
+    pub tau: f64,
+    pub decay_input: u32,
+    pub v_thresh: f64,
+    pub v_reset: f64,
+    pub soft_reset: u32,
+    pub detach_reset: u32,
+    pub v_rest: f64,
+    pub surrogate: grl_surrogate,
+    pub alpha: f64,
+    pub soft_spike: u32,
+    pub tau_w: f64,
+    pub a: f64,
+    pub b: f64,
+}
+#[repr(C)]
+pub struct grl_snn_s {
+    _unused: [u8; 0],
+}
+pub type grl_snn = *mut grl_snn_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_snn_options {
+    pub version: u32,
+    pub lif: grl_lif_options,
+    pub dtype: grl_dtype,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_stp_options {
+    pub version: u32,
+    pub U: f64,
+    pub tau_d: f64,
+    pub tau_f: f64,
+    pub dt: f64,
+}
+pub type grl_latency_mode = ::std::os::raw::c_int;
+pub const GRL_LATENCY_LINEAR: grl_latency_mode = 0;
+pub const GRL_LATENCY_LOG: grl_latency_mode = 1;
+pub const GRL_LATENCY_MODE_FORCE32: grl_latency_mode = 0x7fffffff;
+pub type grl_stdp_trace_mode = ::std::os::raw::c_int;
+pub const GRL_STDP_ALL_TO_ALL: grl_stdp_trace_mode = 0;
+pub const GRL_STDP_NEAREST: grl_stdp_trace_mode = 1;
+pub const GRL_STDP_TRACE_MODE_FORCE32: grl_stdp_trace_mode = 0x7fffffff;
+pub type grl_stdp_bound = ::std::os::raw::c_int;
+pub const GRL_STDP_BOUND_NONE: grl_stdp_bound = 0;
+pub const GRL_STDP_BOUND_HARD: grl_stdp_bound = 1;
+pub const GRL_STDP_BOUND_SOFT: grl_stdp_bound = 2;
+pub const GRL_STDP_BOUND_FORCE32: grl_stdp_bound = 0x7fffffff;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_stdp_options {
+    pub version: u32,
+    pub dt: f64,
+    pub tau_plus: f64,
+    pub tau_minus: f64,
+    pub a_plus: f64,
+    pub a_minus: f64,
+    pub trace_mode: grl_stdp_trace_mode,
+    pub bound: grl_stdp_bound,
+    pub w_min: f64,
+    pub w_max: f64,
+    pub batch_reduction: grl_reduction,
+    pub triplet: u32,
+    pub tau_x: f64,
+    pub tau_y: f64,
+    pub a3_plus: f64,
+    pub a3_minus: f64,
+}
+pub type grl_fisher_mode = ::std::os::raw::c_int;
+pub const GRL_FISHER_EMA: grl_fisher_mode = 0;
+pub const GRL_FISHER_ACCUMULATE: grl_fisher_mode = 1;
+pub const GRL_FISHER_MODE_FORCE32: grl_fisher_mode = 0x7fffffff;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_nlms_options {
+    pub version: u32,
+    pub eps: f64,
+    pub mu_decay: f64,
+    pub mu_min: f64,
+    pub update_bias: u32,
+    pub rmse_decay: f64,
+}
+pub type grl_metric = ::std::os::raw::c_int;
+pub const GRL_METRIC_L2SQR: grl_metric = 0;
+pub const GRL_METRIC_L2: grl_metric = 1;
+pub const GRL_METRIC_INNER_PRODUCT: grl_metric = 2;
+pub const GRL_METRIC_COSINE: grl_metric = 3;
+pub const GRL_METRIC_FORCE32: grl_metric = 0x7fffffff;
+#[repr(C)]
+pub struct grl_index_flat_s {
+    _unused: [u8; 0],
+}
+pub type grl_index_flat = *mut grl_index_flat_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct grl_index_flat_options {
+    pub version: u32,
+    pub metric: grl_metric,
+    pub tile_rows: i64,
+    pub chunk_rows: i64,
+}
+pub type grl_memory_pool_mode = ::std::os::raw::c_int;
+pub const GRL_MEMORY_POOL_MEAN: grl_memory_pool_mode = 0;
+pub const GRL_MEMORY_POOL_MAX: grl_memory_pool_mode = 1;
+pub const GRL_MEMORY_POOL_ATTENTION: grl_memory_pool_mode = 2;
+pub const GRL_MEMORY_POOL_FORCE32: grl_memory_pool_mode = 0x7fffffff;
+pub type grl_memory_inject_mode = ::std::os::raw::c_int;
+pub const GRL_MEMORY_INJECT_CONCAT: grl_memory_inject_mode = 0;
+pub const GRL_MEMORY_INJECT_GATED: grl_memory_inject_mode = 1;
+pub const GRL_MEMORY_INJECT_MIX: grl_memory_inject_mode = 2;
+pub const GRL_MEMORY_INJECT_RESIDUAL: grl_memory_inject_mode = 3;
+pub const GRL_MEMORY_INJECT_FORCE32: grl_memory_inject_mode = 0x7fffffff;
+#[repr(C)]
+pub struct grl_episodic_memory_s {
+    _unused: [u8; 0],
+}
+pub type grl_episodic_memory = *mut grl_episodic_memory_s;
+pub type grl_episodic_eviction = ::std::os::raw::c_int;
+pub const GRL_EPISODIC_EVICT_OLDEST: grl_episodic_eviction = 0;
+pub const GRL_EPISODIC_EVICT_LEAST_USED: grl_episodic_eviction = 1;
+pub const GRL_EPISODIC_EVICT_FORCE32: grl_episodic_eviction = 0x7fffffff;
 
 extern "C" {
     pub fn grl_last_error_message() -> *const ::std::os::raw::c_char;
@@ -223,6 +388,7 @@ extern "C" {
     pub fn grl_device_synchronize(device: grl_device) -> grl_status;
     pub fn grl_device_memory_stats(device: grl_device, out: *mut grl_memory_stats) -> grl_status;
     pub fn grl_device_empty_cache(device: grl_device) -> grl_status;
+    pub fn grl_live_handle_counts(out: *mut grl_live_handles) -> grl_status;
     pub fn grl_device_validation_messages(device: grl_device, out: *mut u64) -> grl_status;
     pub fn grl_tensor_zeros(device: grl_device, dtype: grl_dtype, shape: *const i64, ndim: i32, out: *mut grl_tensor) -> grl_status;
     pub fn grl_tensor_empty(device: grl_device, dtype: grl_dtype, shape: *const i64, ndim: i32, out: *mut grl_tensor) -> grl_status;
@@ -409,4 +575,68 @@ extern "C" {
     pub fn grl_tensor_map_get(map: grl_tensor_map, name: *const ::std::os::raw::c_char, out: *mut grl_tensor) -> grl_status;
     pub fn grl_save_optimizer(path: *const ::std::os::raw::c_char, opt: grl_optimizer) -> grl_status;
     pub fn grl_load_optimizer(path: *const ::std::os::raw::c_char, opt: grl_optimizer) -> grl_status;
+    pub fn grl_lif_step_(v: grl_tensor, refractory: grl_tensor, input: grl_tensor, opts: *const grl_lif_options, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_spiking_neuron(x: grl_tensor, v0: grl_tensor, w0: grl_tensor, tau_param: grl_tensor, opts: *const grl_neuron_options, out_spikes: *mut grl_tensor, out_v: *mut grl_tensor, out_w: *mut grl_tensor) -> grl_status;
+    pub fn grl_snn_create(device: grl_device, n_neurons: i64, opts: *const grl_snn_options, out: *mut grl_snn) -> grl_status;
+    pub fn grl_snn_retain(snn: grl_snn);
+    pub fn grl_snn_release(snn: grl_snn);
+    pub fn grl_snn_process(snn: grl_snn, input: grl_tensor, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_snn_reset(snn: grl_snn) -> grl_status;
+    pub fn grl_snn_get_state(snn: grl_snn, out_membrane: *mut grl_tensor, out_refractory: *mut grl_tensor) -> grl_status;
+    pub fn grl_snn_set_state(snn: grl_snn, membrane: grl_tensor, refractory: grl_tensor) -> grl_status;
+    pub fn grl_synapse_exp_step_(current: grl_tensor, spikes: grl_tensor, dt: f64, tau_syn: f64, weight: f64) -> grl_status;
+    pub fn grl_synapse_exp(spikes: grl_tensor, current0: grl_tensor, dt: f64, tau_syn: f64, weight: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_stp_step_(u: grl_tensor, x: grl_tensor, spikes: grl_tensor, opts: *const grl_stp_options, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_stp_sequence_(u: grl_tensor, x: grl_tensor, spikes: grl_tensor, opts: *const grl_stp_options, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_encode_poisson(rates: grl_tensor, T: i64, per_step_ms: f64, dtype: grl_dtype, seed: u64, offset: u64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_encode_latency(x: grl_tensor, T: i64, mode: grl_latency_mode, tau: f64, theta: f64, dtype: grl_dtype, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_encode_delta(x: grl_tensor, threshold: f64, two_channels: u32, dtype: grl_dtype, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_decode_rate(spikes: grl_tensor, window: i64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_decode_weighted(spikes: grl_tensor, weights: grl_tensor, tau: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_spike_matmul(spikes: grl_tensor, weight: grl_tensor, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_hebbian_update_(w: grl_tensor, x: grl_tensor, y: grl_tensor, eta: f64, decay: f64) -> grl_status;
+    pub fn grl_oja_update_(w: grl_tensor, x: grl_tensor, y: grl_tensor, eta: f64) -> grl_status;
+    pub fn grl_sanger_update_(w: grl_tensor, x: grl_tensor, y: grl_tensor, eta: f64) -> grl_status;
+    pub fn grl_stdp_step_(w: grl_tensor, pre_spikes: grl_tensor, post_spikes: grl_tensor, pre_trace: grl_tensor, post_trace: grl_tensor, pre_slow: grl_tensor, post_slow: grl_tensor, opts: *const grl_stdp_options) -> grl_status;
+    pub fn grl_fisher_info_update_(fisher: grl_tensor, grad: grl_tensor, mode: grl_fisher_mode, decay: f64, scale: f64) -> grl_status;
+    pub fn grl_ewc_penalty(theta: grl_tensor, theta_star: grl_tensor, fisher: grl_tensor, lambda: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_natural_gradient_step_(theta: grl_tensor, grad: grl_tensor, fisher: grl_tensor, lr: f64, eps: f64) -> grl_status;
+    pub fn grl_nlms_predict(x: grl_tensor, w: grl_tensor, b: grl_tensor, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_nlms_update_(w: grl_tensor, b: grl_tensor, mu: grl_tensor, x: grl_tensor, target: grl_tensor, opts: *const grl_nlms_options, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_nlms_ensemble_predict(x: grl_tensor, w: grl_tensor, b: grl_tensor, msq: grl_tensor, temperature: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_nlms_ensemble_update_(w: grl_tensor, b: grl_tensor, mu: grl_tensor, msq: grl_tensor, x: grl_tensor, target: grl_tensor, opts: *const grl_nlms_options, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_whiten_batch(x: grl_tensor, running_mean: grl_tensor, running_var: grl_tensor, momentum: f64, eps: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_whiten_apply(x: grl_tensor, mean: grl_tensor, var: grl_tensor, eps: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_zca_from_covariance(cov: grl_tensor, eps: f64, iterations: i32, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_zca_fit(x: grl_tensor, eps: f64, iterations: i32, out_mean: *mut grl_tensor, out_whitening: *mut grl_tensor) -> grl_status;
+    pub fn grl_zca_apply(x: grl_tensor, mean: grl_tensor, whitening: grl_tensor, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_pairwise_distances(queries: grl_tensor, base: grl_tensor, metric: grl_metric, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_topk(x: grl_tensor, k: i64, largest: u32, out_values: *mut grl_tensor, out_indices: *mut grl_tensor) -> grl_status;
+    pub fn grl_index_flat_create(device: grl_device, dim: i64, opts: *const grl_index_flat_options, out: *mut grl_index_flat) -> grl_status;
+    pub fn grl_index_flat_retain(index: grl_index_flat);
+    pub fn grl_index_flat_release(index: grl_index_flat);
+    pub fn grl_index_flat_add(index: grl_index_flat, vectors: grl_tensor, ids: *const i64) -> grl_status;
+    pub fn grl_index_flat_search(index: grl_index_flat, queries: grl_tensor, k: i64, out_distances: *mut grl_tensor, out_labels: *mut grl_tensor) -> grl_status;
+    pub fn grl_index_flat_remove(index: grl_index_flat, ids: *const i64, n: i64, out: *mut i64) -> grl_status;
+    pub fn grl_index_flat_reset(index: grl_index_flat) -> grl_status;
+    pub fn grl_index_flat_ntotal(index: grl_index_flat, out: *mut i64) -> grl_status;
+    pub fn grl_index_flat_dim(index: grl_index_flat, out: *mut i64) -> grl_status;
+    pub fn grl_place_cells(positions: grl_tensor, centers: grl_tensor, sigmas: grl_tensor, sigma: f64, max_rate: f64, baseline: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_grid_cells(positions: grl_tensor, spacing: grl_tensor, orientation: grl_tensor, phase: grl_tensor, max_rate: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_time_cells(t: grl_tensor, preferred: grl_tensor, sigmas: grl_tensor, max_rate: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_time_cells_tuning(device: grl_device, n: i64, t_min: f64, t_max: f64, log_spaced: u32, weber: f64, dtype: grl_dtype, out_preferred: *mut grl_tensor, out_sigmas: *mut grl_tensor) -> grl_status;
+    pub fn grl_theta_gamma_code(progress: grl_tensor, theta_period: f64, precession: f64, out_phases: *mut grl_tensor, out_times: *mut grl_tensor) -> grl_status;
+    pub fn grl_kv_memory_read(q: grl_tensor, keys: grl_tensor, values: grl_tensor, tau: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_kv_memory_write_(memory: grl_tensor, indices: grl_tensor, rows: grl_tensor, alpha: f64) -> grl_status;
+    pub fn grl_memory_pool(x: grl_tensor, mode: grl_memory_pool_mode, w: grl_tensor, tau: f64, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_memory_inject(h: grl_tensor, m: grl_tensor, mode: grl_memory_inject_mode, gate: grl_tensor, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_episodic_memory_create(device: grl_device, capacity: i64, key_dim: i64, value_dim: i64, eviction: grl_episodic_eviction, out: *mut grl_episodic_memory) -> grl_status;
+    pub fn grl_episodic_memory_retain(mem: grl_episodic_memory);
+    pub fn grl_episodic_memory_release(mem: grl_episodic_memory);
+    pub fn grl_episodic_memory_write(mem: grl_episodic_memory, keys: grl_tensor, values: grl_tensor) -> grl_status;
+    pub fn grl_episodic_memory_read(mem: grl_episodic_memory, queries: grl_tensor, k: i32, out_values: *mut grl_tensor, out_scores: *mut grl_tensor, out_indices: *mut grl_tensor) -> grl_status;
+    pub fn grl_episodic_memory_clear(mem: grl_episodic_memory) -> grl_status;
+    pub fn grl_episodic_memory_size(mem: grl_episodic_memory, out: *mut i64) -> grl_status;
+    pub fn grl_episodic_memory_usage(mem: grl_episodic_memory, out: *mut grl_tensor) -> grl_status;
+    pub fn grl_sparse_expansion(x: grl_tensor, weight: grl_tensor, bias: grl_tensor, k: i32, out: *mut grl_tensor) -> grl_status;
 }

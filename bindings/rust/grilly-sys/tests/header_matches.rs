@@ -158,4 +158,16 @@ fn struct_layouts_are_sane() {
     // SAFETY: only the address of a field is taken.
     let field = unsafe { std::ptr::addr_of!((*o.as_ptr()).fisher_decay) } as usize;
     assert_eq!(field - base, 128);
+    // The neuromorphic families' options (a nested struct, enums and mixed widths).
+    assert_eq!(std::mem::size_of::<grl_lif_options>(), 72);
+    assert_eq!(std::mem::size_of::<grl_neuron_options>(), 104);
+    assert_eq!(std::mem::size_of::<grl_snn_options>(), 88);
+    assert_eq!(std::mem::size_of::<grl_stp_options>(), 40);
+    assert_eq!(std::mem::size_of::<grl_stdp_options>(), 112);
+    assert_eq!(std::mem::size_of::<grl_nlms_options>(), 48);
+    assert_eq!(std::mem::size_of::<grl_index_flat_options>(), 24);
+    let s = std::mem::MaybeUninit::<grl_snn_options>::uninit();
+    // SAFETY: only the address of a field is taken.
+    let dtype = unsafe { std::ptr::addr_of!((*s.as_ptr()).dtype) } as usize;
+    assert_eq!(dtype - s.as_ptr() as usize, 80);
 }

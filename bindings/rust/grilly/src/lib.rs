@@ -9,6 +9,12 @@
 //! Thread safety follows `docs/threading.md`: [`Device`], [`Tensor`] and [`Optimizer`] are
 //! `Send + Sync`; [`Graph`] and [`NoGradGuard`] are neither; [`LrScheduler`] is `Send` only.
 //!
+//! The neuromorphic op families live in one module each: [`snn`], [`synapse`], [`plasticity`],
+//! [`online`], [`search`] and [`memory`] (free functions named after the C ops, option structs
+//! whose `Default` is the C `_INIT` macro, and the owning types [`Snn`], [`IndexFlat`] and
+//! [`EpisodicMemory`]). [`IndexFlat`] and [`EpisodicMemory`] are `Send + Sync`; [`Snn`] is `Send`
+//! only and has one owner.
+//!
 //! ```
 //! use grilly::{Device, Tensor};
 //! let dev = Device::new()?;
@@ -24,6 +30,7 @@ pub use grilly_sys as sys;
 mod custom;
 mod device;
 mod error;
+mod ffi;
 mod graph;
 mod io;
 #[cfg(feature = "ndarray")]
@@ -31,9 +38,22 @@ mod nd;
 mod optim;
 mod tensor;
 
+// The neuromorphic op families, one module per section of grilly.h.
+pub mod memory;
+pub mod online;
+pub mod plasticity;
+pub mod search;
+pub mod snn;
+pub mod synapse;
+
 pub use device::{Device, DeviceInfo, DeviceOptions, MemoryStats};
+/// Handles alive in this process, by kind (`grl_live_handles`): see [`live_handles`].
+pub type LiveHandles = sys::grl_live_handles;
 pub use error::{Error, ErrorKind, Result};
 pub use graph::Graph;
+pub use memory::EpisodicMemory;
+pub use search::IndexFlat;
+pub use snn::Snn;
 pub use io::{clip_grad_norm, clip_grad_value, load_safetensors, save_safetensors};
 pub use optim::{LrScheduler, Optimizer, OptimizerKind, OptimizerOptions};
 pub use tensor::{no_grad, set_grad_enabled, is_grad_enabled, DType, Element, FanMode, GeluApproximation, NoGradGuard, Reduction, Tensor};
@@ -54,4 +74,13 @@ pub fn autograd_rules() -> Vec<&'static str> {
 pub fn version() -> &'static str {
     // SAFETY: returns a static string.
     unsafe { error::cstr_static(sys::grl_version_string()) }
+}
+
+/// The handles alive in this process (created and not yet destroyed), for leak checks: tensors,
+/// devices, graphs and optimizers, internal holders included (`grl_live_handle_counts`). Counts
+/// are read without locking and may lag calls running on other threads.
+pub fn live_handles() -> Result<LiveHandles> {
+    let mut out = LiveHandles { tensors: 0, devices: 0, graphs: 0, optimizers: 0 };
+    error::check(unsafe { sys::grl_live_handle_counts(&mut out) })?;
+    Ok(out)
 }
