@@ -248,8 +248,12 @@ TEST_F(Synapse, StpSequenceEqualsRepeatedSteps) {
           T one(upload(dev, step, dt_)), r1;
           ASSERT_GRL_OK(grl_stp_step_(tu2, tx2, one, &o, r1.out()));
           Host h1 = download(r1);
+          // The two kernels do the same f32 arithmetic, but a driver may contract it into FMAs
+          // differently; rounded to f16/bf16 that can move an efficacy by one unit in the last place.
+          const double same = dt_ == GRL_F32 ? 1e-6 : (dt_ == GRL_F16 ? 1.0 / 1024 : 1.0 / 128);
           for (int64_t i = 0; i < n; ++i)
-            ASSERT_NEAR(h1[i], all[t * n + i], 1e-6) << grl_dtype_name(dt_) << " " << str(state) << " t=" << t;
+            ASSERT_NEAR(h1[i], all[t * n + i], same * std::max(1.0, std::fabs(h1[i])))
+                << grl_dtype_name(dt_) << " " << str(state) << " t=" << t;
         }
         EXPECT_TRUE(close(all, rr, state_tol(dt_))) << grl_dtype_name(dt_) << " " << str(state) << " T=" << Tn;
         EXPECT_TRUE(close(download(tu), u, state_tol(dt_)));
