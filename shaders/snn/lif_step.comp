@@ -65,28 +65,47 @@ void step_one(uint i) {
     ST(pc.spk, i, s);
 }
 
+#if defined(T_F32)
+// Steps the quad q of neurons, given its loaded state, and stores it.
+void quad_step(uint q, vec4 v, vec4 x, vec4 r) {
+  vec4 s;
+  s.x = lif(v.x, r.x, x.x);
+  s.y = lif(v.y, r.y, x.y);
+  s.z = lif(v.z, r.z, x.z);
+  s.w = lif(v.w, r.w, x.w);
+  ST4(pc.v, q, v);
+  if (HAS_R) ST4(pc.r, q, r);
+  if (SPK_U8)
+    U32Buf(pc.spk).v[q] = uint(s.x) | (uint(s.y) << 8) | (uint(s.z) << 16) | (uint(s.w) << 24);
+  else
+    ST4(pc.spk, q, s);
+}
+#endif
+
 void main() {
   uint i = flat_group() * 256u + gl_LocalInvocationID.x;
 #if defined(T_F32)
   if ((pc.flags & 4u) != 0u) {
-    // Thread q owns neurons 4q .. 4q+3; the thread after the last full quad takes the tail.
+    // Thread q owns the quads (4 neurons each) q and q + h, h = ceil(nq / 2): both quads' loads
+    // are issued before either is computed, which keeps more bytes in flight per thread, and the
+    // lanes of a subgroup still touch consecutive quads. The thread after the last pair takes the
+    // tail of n % 4 neurons.
     uint nq = pc.n >> 2;
-    if (i < nq) {
-      vec4 v = LD4(pc.v, i);
-      vec4 x = LD4(pc.in_, i);
-      vec4 r = HAS_R ? LD4(pc.r, i) : vec4(0.0);
-      vec4 s;
-      s.x = lif(v.x, r.x, x.x);
-      s.y = lif(v.y, r.y, x.y);
-      s.z = lif(v.z, r.z, x.z);
-      s.w = lif(v.w, r.w, x.w);
-      ST4(pc.v, i, v);
-      if (HAS_R) ST4(pc.r, i, r);
-      if (SPK_U8)
-        U32Buf(pc.spk).v[i] = uint(s.x) | (uint(s.y) << 8) | (uint(s.z) << 16) | (uint(s.w) << 24);
-      else
-        ST4(pc.spk, i, s);
-    } else if (i == nq) {
+    uint h = (nq + 1u) >> 1;
+    if (i < h) {
+      uint q1 = i + h;
+      bool two = q1 < nq;
+      vec4 v0 = LD4(pc.v, i), x0 = LD4(pc.in_, i);
+      vec4 r0 = HAS_R ? LD4(pc.r, i) : vec4(0.0);
+      vec4 v1 = vec4(0.0), x1 = vec4(0.0), r1 = vec4(0.0);
+      if (two) {
+        v1 = LD4(pc.v, q1);
+        x1 = LD4(pc.in_, q1);
+        if (HAS_R) r1 = LD4(pc.r, q1);
+      }
+      quad_step(i, v0, x0, r0);
+      if (two) quad_step(q1, v1, x1, r1);
+    } else if (i == h) {
       for (uint j = nq * 4u; j < pc.n; ++j) step_one(j);
     }
     return;

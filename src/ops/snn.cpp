@@ -139,7 +139,8 @@ TensorRef lif_step(const char* fn, Tensor& v, Tensor* r, Tensor& in, const grl_l
   bool vec4 = v.dtype == GRL_F32 && g.ndim == 0 && pc.v % 16 == 0 && pc.in % 16 == 0 && pc.r % 16 == 0 &&
               pc.spk % 16 == 0;
   pc.flags = (cr ? 1u : 0u) | (sdt == GRL_U8 ? 2u : 0u) | (vec4 ? 4u : 0u);
-  uint64_t groups = vec4 ? groups_for(n / 4 + 1) : groups_for(n);
+  // vec4: one thread per pair of quads, plus one for the tail (see lif_step.comp).
+  uint64_t groups = vec4 ? groups_for((n / 4 + 1) / 2 + 1) : groups_for(n);
   v.dev().dispatch_1d(k, &pc, sizeof pc, groups, {cv->block(), cr ? cr->block() : nullptr, ti->block()},
                       {cv->block(), cr ? cr->block() : nullptr, spk->block()});
   if (cv.get() != &v) copy_into(v, *cv);
