@@ -20,13 +20,15 @@ cc -std=c99 -O2 -o build/quickstart-installed examples/c/quickstart.c \
   $(pkg-config --cflags --libs grilly) -Wl,-rpath,"$prefix/lib" -lm
 ./build/quickstart-installed
 
-# The Python package (libgrilly and the SWIG extension, built by scikit-build-core; the CMake
-# build folder persists, so a second run only rebuilds what changed).
+# The Python package (the SWIG extension, built by scikit-build-core; the CMake build folder
+# persists, so a second run only rebuilds what changed).
 venv="$root/build/venv-python"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$venv/bin/python" -m pip install -q numpy "scikit-build-core>=0.9"
+# It packages the libgrilly built above (GRILLY_PREBUILT) rather than compiling the core again.
 CMAKE_GENERATOR=Ninja CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
   "$venv/bin/python" -m pip install -q --no-deps --force-reinstall --no-build-isolation \
-  --config-settings=build-dir="$root/build/python-ext" ./bindings/python
+  --config-settings=build-dir="$root/build/python-ext" \
+  --config-settings=cmake.define.GRILLY_PREBUILT="$root/build/libgrilly.so.0" ./bindings/python
 "$venv/bin/python" examples/python/train_digits.py --data examples/data/digits.u8
