@@ -6,10 +6,13 @@
  * Exits 1 when the accuracy is below --min-accuracy (default 0). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include <grilly.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "digits.h"
 
 #define CHECK(call)                                                                  \
   do {                                                                               \
@@ -48,24 +51,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   static unsigned char raw[N_IMAGES * (PIXELS + 1)];
-  FILE* f = fopen(path, "rb");
-  if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-    fprintf(stderr, "cannot read %s (1,797 x 65 bytes; see examples/data/README.md)\n", path);
-    return 1;
-  }
-  fclose(f);
+  if (!digits_read(path, raw)) return 1;
 
   /* train_digits' fixed shuffle and split. */
   static int order[N_IMAGES];
-  for (int i = 0; i < N_IMAGES; ++i) order[i] = i;
-  unsigned long long state = 20261123ull;
-  for (int i = N_IMAGES - 1; i > 0; --i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    int j = (int)((state >> 33) % (unsigned long long)(i + 1));
-    int t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  (void)digits_shuffle(order);
   static float xtr[N_TRAIN * PIXELS], xte[N_TEST * PIXELS];
   static int ytr[N_TRAIN], yte[N_TEST];
   for (int i = 0; i < N_IMAGES; ++i) {

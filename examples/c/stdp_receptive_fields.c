@@ -7,10 +7,13 @@
  * matches its closest class-mean digit (Pearson correlation) before and after training.
  * Usage: stdp_receptive_fields [--out PATH] [--data PATH] [--images N] [--quiet] [--check] */
 #include <grilly.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "digits.h"
 
 #define CHECK(call)                                                                  \
   do {                                                                               \
@@ -207,12 +210,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   static unsigned char raw[N_IMAGES * (PIXELS + 1)];
-  FILE* f = fopen(path, "rb");
-  if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-    fprintf(stderr, "cannot read %s (1,797 x 65 bytes; see examples/data/README.md)\n", path);
-    return 1;
-  }
-  fclose(f);
+  if (!digits_read(path, raw)) return 1;
   crc_init();
 
   /* Class means (for the measure only: learning never sees a label) and a fixed shuffle. */
@@ -226,15 +224,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < CLASSES; ++c)
     for (int p = 0; p < PIXELS; ++p) means[c][p] /= counts[c] ? counts[c] : 1;
   static int order[N_IMAGES];
-  for (int i = 0; i < N_IMAGES; ++i) order[i] = i;
-  unsigned long long state = 20261123ull;
-  for (int i = N_IMAGES - 1; i > 0; --i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    int j = (int)((state >> 33) % (unsigned long long)(i + 1));
-    int t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  (void)digits_shuffle(order);
 
   grl_device dev;
   CHECK(grl_device_create(NULL, &dev));

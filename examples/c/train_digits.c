@@ -4,10 +4,13 @@
  * captured once into a grl_graph and replayed with one submission per batch.
  * Usage: train_digits [--graph] [--epochs N] [--data PATH] [--quiet] */
 #include <grilly.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "digits.h"
 
 #define CHECK(call)                                                                  \
   do {                                                                               \
@@ -101,24 +104,11 @@ int main(int argc, char** argv) {
     }
   }
   static unsigned char raw[N_IMAGES * (PIXELS + 1)];
-  FILE* f = fopen(path, "rb");
-  if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-    fprintf(stderr, "cannot read %s (1,797 x 65 bytes; see examples/data/README.md)\n", path);
-    return 1;
-  }
-  fclose(f);
+  if (!digits_read(path, raw)) return 1;
 
   /* A fixed shuffle, then 80% train / 20% test. */
   static int order[N_IMAGES];
-  for (int i = 0; i < N_IMAGES; ++i) order[i] = i;
-  unsigned long long state = 20261123ull;
-  for (int i = N_IMAGES - 1; i > 0; --i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    int j = (int)((state >> 33) % (unsigned long long)(i + 1));
-    int t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  unsigned long long state = digits_shuffle(order); /* drawn on for the epoch shuffles */
   enum { N_TRAIN = 1437, N_TEST = N_IMAGES - N_TRAIN };
   static float xtr[N_TRAIN * PIXELS], xte[N_TEST * PIXELS];
   static int64_t ytr[N_TRAIN], yte[N_TEST];

@@ -1,6 +1,8 @@
 // Thread-local error state and the shared argument checks of the C ABI.
 #include "capi/api.h"
 
+#include "autograd/autograd.h"
+
 #include <cstring>
 
 namespace grl {
@@ -99,6 +101,12 @@ Shape broadcast(const char* fn, const char* name_a, const Shape& a, const char* 
 grl_device_s& arg_device(const char* fn, const char* name, grl_device d) {
   if (!d) fail(GRL_ERROR_NULL_ARGUMENT, "%s: argument '%s' is NULL (expected a grl_device)", fn, name);
   return *d;
+}
+
+void not_grad_in_place(const char* fn, const char* name, const Tensor* t) {
+  if (t && autograd::grad_enabled() && autograd::requires_grad(t))
+    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: '%s' requires gradients and is updated in place; do it with grad mode "
+         "off (grl_set_grad_enabled(0, ...)) or on a detached tensor", fn, name);
 }
 
 }  // namespace grl

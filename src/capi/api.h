@@ -30,6 +30,9 @@ Shape arg_shape(const char* fn, const char* name, const int64_t* shape, int32_t 
 // numpy broadcasting of two shapes.
 Shape broadcast(const char* fn, const char* name_a, const Shape& a, const char* name_b, const Shape& b);
 grl_device_s& arg_device(const char* fn, const char* name, grl_device d);
+// A tensor an op writes in place may not require gradients while grad mode is on (the tape would
+// keep values the write destroys): GRL_ERROR_INVALID_ARGUMENT naming the argument. t may be null.
+void not_grad_in_place(const char* fn, const char* name, const Tensor* t);
 
 // Locks the device of a tensor for the duration of an op.
 using DeviceLock = std::lock_guard<std::recursive_mutex>;

@@ -56,12 +56,6 @@ void record_identity(const char* name, Tensor& x, Tensor& out) {
   });
 }
 
-void no_inplace_on_grad(const char* fn, const Tensor& t) {
-  if (ag::grad_enabled() && ag::requires_grad(&t))
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: in-place write to a tensor that requires gradients; do it with grad "
-         "mode off (grl_set_grad_enabled(0, ...)) or on a detached tensor", fn);
-}
-
 GRL_BACKWARD_RULE(reshape);
 GRL_BACKWARD_RULE(transpose);
 GRL_BACKWARD_RULE(permute);
@@ -155,7 +149,7 @@ GRL_API grl_status grl_tensor_download(grl_tensor tensor, void* data, size_t nby
 GRL_API grl_status grl_tensor_fill_(grl_tensor tensor, double value) {
   GRL_API_BEGIN();
   Tensor& t = arg_tensor(__func__, "tensor", tensor);
-  no_inplace_on_grad(__func__, t);
+  not_grad_in_place(__func__, "tensor", &t);
   DeviceLock lock(t.dev().mutex());
   fill(t, value);
   GRL_API_END();
@@ -447,7 +441,7 @@ GRL_API grl_status grl_copy_(grl_tensor dst, grl_tensor src) {
   Tensor& d = arg_tensor(__func__, "dst", dst);
   Tensor& s = arg_tensor(__func__, "src", src);
   same_device(__func__, "dst", d, "src", s);
-  no_inplace_on_grad(__func__, d);
+  not_grad_in_place(__func__, "dst", &d);
   Shape b = broadcast(__func__, "dst", d.shape, "src", s.shape);
   if (!(b == d.shape))
     fail(GRL_ERROR_SHAPE, "%s: src %s does not broadcast to dst %s", __func__, s.shape.str().c_str(),

@@ -64,9 +64,7 @@ void check_inplace(const char* fn, const char* name, const Tensor& t) {
   if (!t.contiguous())
     fail(GRL_ERROR_INVALID_ARGUMENT, "%s: '%s' (shape %s) is not contiguous; it is updated in place, so pass a "
          "contiguous tensor (grl_contiguous makes one)", fn, name, t.shape.str().c_str());
-  if (autograd::grad_enabled() && autograd::requires_grad(&t))
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: in-place update of '%s', which requires gradients; do it with grad mode "
-         "off (grl_set_grad_enabled(0, ...)) or on a detached tensor", fn, name);
+  not_grad_in_place(fn, name, &t);
 }
 
 struct Named {

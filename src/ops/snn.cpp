@@ -67,12 +67,6 @@ void check_lif_options(const char* fn, const grl_lif_options& o) {
     fail(GRL_ERROR_INVALID_ARGUMENT, "%s: opts->t_ref is %g; expected a finite value >= 0", fn, o.t_ref);
 }
 
-void no_grad_state(const char* fn, const char* name, const Tensor* t) {
-  if (t && autograd::grad_enabled() && autograd::requires_grad(t))
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: '%s' requires gradients, but the LIF step updates it in place; step it "
-         "with grad mode off or on a detached tensor (train with grl_spiking_neuron)", fn, name);
-}
-
 void same_shape(const char* fn, const char* na, const Tensor& a, const char* nb, const Tensor& b) {
   if (!(a.shape == b.shape))
     fail(GRL_ERROR_SHAPE, "%s: '%s' has shape %s; expected the shape of '%s', %s", fn, na, a.shape.str().c_str(), nb,
@@ -104,8 +98,8 @@ TensorRef lif_step(const char* fn, Tensor& v, Tensor* r, Tensor& in, const grl_l
   if (sdt != GRL_U8 && sdt != v.dtype)
     fail(GRL_ERROR_DTYPE, "%s: opts->spike_dtype is %d; expected -1, GRL_U8 or the state's dtype (%s)", fn,
          o.spike_dtype, dtype_name(v.dtype));
-  no_grad_state(fn, "v", &v);
-  no_grad_state(fn, "refractory", r);
+  not_grad_in_place(fn, "v", &v);
+  not_grad_in_place(fn, "refractory", r);
   check_numel_u32(fn, v.numel());
   TensorRef spk = new_tensor(v.device(), sdt, v.shape);
   const int64_t n = v.numel();

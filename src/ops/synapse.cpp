@@ -67,14 +67,6 @@ static_assert(sizeof(SpmmPush) == 40);
 
 constexpr int64_t kMaxGroups = 65535;
 
-// The rule grl_copy_ and grl_tensor_fill_ apply (src/capi/tensor.cpp keeps its own copy, local
-// there): state updated in place must not be part of a graph that is being differentiated.
-void no_inplace_on_grad(const char* fn, const char* name, const Tensor& t) {
-  if (autograd::grad_enabled() && autograd::requires_grad(&t))
-    fail(GRL_ERROR_INVALID_ARGUMENT, "%s: '%s' requires gradients and is updated in place; do it with grad mode "
-         "off (grl_set_grad_enabled(0, ...)) or on a detached tensor", fn, name);
-}
-
 void positive_time(const char* fn, const char* name, double v) {
   if (!(std::isfinite(v) && v > 0))
     fail(GRL_ERROR_INVALID_ARGUMENT, "%s: %s is %g; expected a finite value > 0", fn, name, v);
@@ -302,8 +294,8 @@ TensorRef stp(const char* fn, Tensor& tu, Tensor& tx, Tensor& ts, const grl_stp_
   positive_time(fn, "opts->dt", o.dt);
   if (tu.storage == tx.storage)
     fail(GRL_ERROR_INVALID_ARGUMENT, "%s: 'u' and 'x' share memory; the two state variables need their own tensors", fn);
-  no_inplace_on_grad(fn, "u", tu);
-  no_inplace_on_grad(fn, "x", tx);
+  not_grad_in_place(fn, "u", &tu);
+  not_grad_in_place(fn, "x", &tx);
   const Shape os = sequence ? time_major(fn, T, tu.shape) : tu.shape;
   check_numel_u32(fn, os.numel());
   check_numel_u32(fn, ts.numel());
@@ -391,7 +383,7 @@ GRL_API grl_status grl_synapse_exp_step_(grl_tensor current, grl_tensor spikes, 
   positive_time(__func__, "dt", dt);
   positive_time(__func__, "tau_syn", tau_syn);
   finite(__func__, "weight", weight);
-  no_inplace_on_grad(__func__, "current", c);
+  not_grad_in_place(__func__, "current", &c);
   check_numel_u32(__func__, c.numel());
   DeviceLock lock(c.dev().mutex());
   if (c.numel() == 0) return GRL_OK;

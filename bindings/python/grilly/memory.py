@@ -14,9 +14,10 @@ import math
 import numpy as np
 
 from . import _grilly as _C
+from ._handle import OwnedHandle
 from . import _tensor as _t
 from ._compute import VulkanCompute, register_op
-from ._errors import InvalidArgumentError, NullArgumentError
+from ._errors import InvalidArgumentError
 from ._tensor import Tensor
 from .functional import _h, _like
 from .nn.modules import Module, Parameter, _adopt, _init_seed
@@ -255,7 +256,7 @@ _EVICTION = {"oldest": _C.GRL_EPISODIC_EVICT_OLDEST, "fifo": _C.GRL_EPISODIC_EVI
              "lru": _C.GRL_EPISODIC_EVICT_LEAST_USED}
 
 
-class EpisodicMemory:
+class EpisodicMemory(OwnedHandle):
     """A store of ``capacity`` (key [key_dim], value [value_dim]) float32 pairs on the device
     (grl_episodic_memory_create), read by cosine similarity.
 
@@ -268,6 +269,10 @@ class EpisodicMemory:
     same store (grl_episodic_memory_retain).
     """
 
+    _release_fn = "grl_episodic_memory_release"
+    _retain_fn = "grl_episodic_memory_retain"
+    _closed_message = "grilly.memory.EpisodicMemory: the memory was closed"
+
     def __init__(self, capacity: int, key_dim: int, value_dim: int | None = None,
                  eviction: str = "oldest", device=None):
         self._h = None
@@ -279,35 +284,6 @@ class EpisodicMemory:
                                                 self.key_dim, self.value_dim,
                                                 _choice(eviction, _EVICTION, "eviction"))
 
-    def close(self) -> None:
-        """Drops this object's reference (grl_episodic_memory_release); idempotent."""
-        h, self._h = self._h, None
-        if h is not None and _C is not None:
-            _C.grl_episodic_memory_release(h)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __copy__(self) -> "EpisodicMemory":
-        """Another owner of the same store (grl_episodic_memory_retain)."""
-        other = type(self).__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        _C.grl_episodic_memory_retain(self._handle())
-        return other
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if self._h is None:
-            raise NullArgumentError("grilly.memory.EpisodicMemory: the memory was closed")
-        return self._h
 
     def _rows(self, x, width: int) -> Tensor:
         t = x if isinstance(x, Tensor) else _t.tensor(np.asarray(x, np.float32),

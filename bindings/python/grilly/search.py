@@ -14,9 +14,10 @@ import collections
 import numpy as np
 
 from . import _grilly as _C
+from ._handle import OwnedHandle
 from . import _tensor as _t
 from ._compute import VulkanCompute, register_op
-from ._errors import InvalidArgumentError, NullArgumentError, ShapeError
+from ._errors import InvalidArgumentError, ShapeError
 from ._tensor import Tensor
 
 __all__ = ["METRICS", "pairwise_distances", "topk", "IndexFlat", "IndexFlatL2", "IndexFlatIP"]
@@ -80,7 +81,7 @@ if not hasattr(Tensor, "topk"):
     Tensor.topk = _topk_method
 
 
-class IndexFlat:
+class IndexFlat(OwnedHandle):
     """An exact (flat) index of float32 vectors of ``d`` floats, FAISS IndexFlat-like
     (grl_index_flat_create); the vectors live on the device.
 
@@ -94,6 +95,10 @@ class IndexFlat:
     index (grl_index_flat_retain).
     """
 
+    _release_fn = "grl_index_flat_release"
+    _retain_fn = "grl_index_flat_retain"
+    _closed_message = "grilly.IndexFlat: the index was closed"
+
     def __init__(self, d: int, metric: str = "l2sqr", *, tile_rows: int = 0, chunk_rows: int = 0,
                  device=None):
         self._h = None
@@ -102,35 +107,6 @@ class IndexFlat:
         self._h = _C.grilly_index_flat_create(self.device._handle(), int(d), _metric(metric),
                                               int(tile_rows), int(chunk_rows))
 
-    def close(self) -> None:
-        """Drops this object's reference (grl_index_flat_release); idempotent."""
-        h, self._h = self._h, None
-        if h is not None and _C is not None:
-            _C.grl_index_flat_release(h)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __copy__(self) -> "IndexFlat":
-        """Another owner of the same index and vectors (grl_index_flat_retain)."""
-        other = type(self).__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        _C.grl_index_flat_retain(self._handle())
-        return other
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if self._h is None:
-            raise NullArgumentError("grilly.IndexFlat: the index was closed")
-        return self._h
 
     def _vectors(self, x) -> Tensor:
         t = x if isinstance(x, Tensor) else _floating(x, self.device)

@@ -15,9 +15,10 @@ import math
 import numpy as np
 
 from . import _grilly as _C
+from ._handle import OwnedHandle
 from . import _tensor as _t
 from ._compute import VulkanCompute, register_op
-from ._errors import InvalidArgumentError, NullArgumentError, ShapeError
+from ._errors import InvalidArgumentError, ShapeError
 from ._tensor import Tensor, as_tensor
 from .functional import _h, _like
 from .nn.modules import Module, Parameter
@@ -340,7 +341,7 @@ class ALIFNode(BaseNode):
 # ------------------------------------------------------------------------------------------------
 
 
-class SNNCompute:
+class SNNCompute(OwnedHandle):
     """A population of ``n_neurons`` LIF neurons with its own state on the device
     (grl_snn_create).
 
@@ -353,6 +354,10 @@ class SNNCompute:
     released by close() (grl_snn_release) or when the object is collected; ``copy.copy()`` gives
     a second owner of the same simulator (grl_snn_retain).
     """
+
+    _release_fn = "grl_snn_release"
+    _retain_fn = "grl_snn_retain"
+    _closed_message = "grilly.snn.SNNCompute: the simulator was closed"
 
     def __init__(self, n_neurons: int = 1000, dt: float = 0.001, tau_mem: float = 20.0,
                  v_thresh: float = 1.0, v_rest: float = 0.0, v_reset: float = 0.0,
@@ -371,35 +376,6 @@ class SNNCompute:
                                        self.r_m, self.t_ref, _spike_code(spike_dtype),
                                        self.dtype.code)
 
-    def close(self) -> None:
-        """Drops this object's reference (grl_snn_release); idempotent."""
-        h, self._h = self._h, None
-        if h is not None and _C is not None:
-            _C.grl_snn_release(h)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __copy__(self) -> "SNNCompute":
-        """Another owner of the same simulator and state (grl_snn_retain)."""
-        other = type(self).__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        _C.grl_snn_retain(self._handle())
-        return other
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if self._h is None:
-            raise NullArgumentError("grilly.snn.SNNCompute: the simulator was closed")
-        return self._h
 
     def _input(self, x) -> Tensor:
         if isinstance(x, Tensor):
