@@ -457,6 +457,25 @@ TEST_F(Search, IndexFlatIdsRemoveAndReset) {
   EXPECT_EQ(grl_tensor_dim(l0, 1), 2);
 }
 
+TEST_F(Search, IndexFlatRetainKeepsTheIndexAliveAfterOneRelease) {
+  grl_live_handles before{}, after{};
+  ASSERT_GRL_OK(grl_live_handle_counts(&before));
+  grl_index_flat idx = make_index(dev, 3, GRL_METRIC_L2SQR, 0, 0);
+  ASSERT_NE(idx, nullptr);
+  T base(upload(dev, Host::random({5, 3}, rng())));
+  ASSERT_GRL_OK(grl_index_flat_add(idx, base, nullptr));
+  grl_index_flat_retain(idx);
+  grl_index_flat_release(idx);  // the retained reference keeps it, with its vectors
+  int64_t n = 0;
+  ASSERT_GRL_OK(grl_index_flat_ntotal(idx, &n));
+  EXPECT_EQ(n, 5);
+  grl_index_flat_release(idx);
+  grl_index_flat_release(nullptr);  // accepted, does nothing
+  base = T();
+  ASSERT_GRL_OK(grl_live_handle_counts(&after));
+  EXPECT_EQ(after.tensors, before.tensors);  // the last release freed the tiles' tensors
+}
+
 TEST_F(Search, IndexFlatBadInputs) {
   grl_index_flat idx = nullptr;
   grl_index_flat_options o = GRL_INDEX_FLAT_OPTIONS_INIT;
